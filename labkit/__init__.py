@@ -1,0 +1,39 @@
+"""labkit: a Jupyter lab for backend performance.
+
+The top level stays light: the names below are imported on first use, so ``import labkit``
+costs almost nothing and IPython is needed only by ``%load_ext labkit``.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from IPython.core.interactiveshell import InteractiveShell
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_LAZY = {
+    "check": "labkit.grading",
+    "check_all": "labkit.grading",
+    "progress": "labkit.grading",
+    "request_timing": "labkit.load",
+}
+
+__all__ = ["__version__", "check", "check_all", "load_ipython_extension", "progress", "request_timing"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'labkit' has no attribute {name!r}")
+    return getattr(import_module(module), name)
+
+
+def load_ipython_extension(ipython: InteractiveShell) -> None:
+    """``%load_ext labkit``: register the measurement magics (IPython is imported only here)."""
+    from labkit.magics import load_ipython_extension as _load
+
+    _load(ipython)
