@@ -11,6 +11,8 @@ import sys
 from collections.abc import Sequence
 from importlib import import_module
 
+from labkit.errors import LabkitError
+
 COMMANDS = (
     "doctor",
     "data",
@@ -22,10 +24,6 @@ COMMANDS = (
     "progress",
     "release",
 )
-
-
-class LabkitError(Exception):
-    """An error with a message meant for the user: printed as one line, no traceback."""
 
 
 def build_parser() -> argparse.ArgumentParser:
