@@ -1,0 +1,267 @@
+"""``check()`` and ``check_all()``: run an exercise's grade function and report the verdict.
+
+Synchronous everywhere: the grade function runs on a worker thread with its own event loop
+(see ``runner``), under the exercise's time limit, with the learner's printed output captured.
+Every attempt is recorded in the progress store and, when ``LABKIT_CHECK_LOG`` names a file,
+appended to it as one JSON line (how ``labkit check`` collects results from a kernel).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import traceback
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+from labkit.errors import GradingError
+from labkit.grading.grader import Grader, NotYet
+from labkit.grading.learner import describe_exception, raised_in_learner_code
+from labkit.grading.registry import Exercise, get_exercise, load_lessons
+from labkit.grading.result import (
+    ERROR,
+    NOT_RUN,
+    NOT_YET,
+    PASSED,
+    CheckResult,
+    CheckSummary,
+    measurements_text,
+)
+from labkit.grading.runner import captured_output, run_with_deadline
+
+CHECK_LOG_ENV = "LABKIT_CHECK_LOG"
+STRICT_ENV = "LABKIT_STRICT"
+FALLBACK_SEED = 42
+INTERNAL_ERROR = "This check failed internally — please report it (details below)."
+
+
+class CheckFailed(GradingError):
+    """Raised by a failed check when ``LABKIT_STRICT=1`` (CI runs solution notebooks this way)."""
+
+    def __init__(self, result: CheckResult | CheckSummary) -> None:
+        super().__init__(str(result))
+        self.result = result
+
+
+def default_seed() -> int:
+    try:
+        from labkit.data import DEFAULT_SEED  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        return FALLBACK_SEED
+    return int(DEFAULT_SEED)
+
+
+def strict_mode() -> bool:
+    return os.environ.get(STRICT_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+# ---- one check ---------------------------------------------------------------------------------
+def run_check(
+    exercise: Exercise,
+    answers: tuple[Any, ...],
+    *,
+    seed: int | None = None,
+    timeout: float | None = None,
+) -> CheckResult:
+    """Grade ``answers`` for ``exercise`` and return the result (no recording, never raises)."""
+    started = time.perf_counter()
+    seed = default_seed() if seed is None else int(seed)
+    limit = exercise.timeout if timeout is None else float(timeout)
+
+    def result(verdict: str, message: str, **extra: Any) -> CheckResult:
+        passed = verdict == PASSED
+        return CheckResult(
+            exercise_id=exercise.id,
+            title=exercise.title,
+            verdict=verdict,
+            points=exercise.points if passed else 0,
+            max_points=exercise.points,
+            message=message,
+            seed=seed,
+            seconds=time.perf_counter() - started,
+            **extra,
+        )
+
+    if len(answers) != len(exercise.answers):
+        names = ", ".join(exercise.answers)
+        return result(
+            NOT_YET,
+            f"{exercise.id} takes {exercise.answers_text()}, but {len(answers)} "
+            f"{'was' if len(answers) == 1 else 'were'} given. "
+            f"Call check({exercise.id!r}{', ' + names if names else ''}).",
+        )
+
+    grader = Grader(exercise, answers, seed)
+    with captured_output() as output:
+        outcome = run_with_deadline(
+            grader.grade,
+            limit,
+            on_timeout=grader.cancel_from_other_thread,
+            name=f"check-{exercise.id}",
+        )
+    if not outcome.abandoned:
+        grader.cleanup()
+    common: dict[str, Any] = {
+        "measurements": list(grader.measurements),
+        "notes": list(grader.notes),
+        "output": output.text(),
+        "output_chars": output.total,
+    }
+    error = outcome.error
+    if outcome.timed_out:
+        who = f"Your {grader.answer_at_timeout}" if grader.answer_at_timeout else "Your code"
+        notes = common.pop("notes")
+        if outcome.abandoned:
+            notes.append(
+                "It could not be stopped and may still be running in the background: "
+                "restart the kernel if the notebook becomes slow."
+            )
+        return result(
+            NOT_YET,
+            f"{who} did not finish within {limit:g} s.",
+            hint="Look for a loop that never ends, or work repeated far more often than needed."
+            + (f" {exercise.hint}" if exercise.hint else ""),
+            notes=notes,
+            **common,
+        )
+    if error is None:
+        missed = [m for m in grader.measurements if not m.ok]
+        if not missed:
+            message = "Correct" + (
+                f": {measurements_text(grader.measurements)}." if grader.measurements else "."
+            )
+            return result(PASSED, message, **common)
+        return result(
+            NOT_YET,
+            f"Correct result, but {measurements_text(missed)}.",
+            hint=next((m.hint for m in missed if m.hint), exercise.hint),
+            **common,
+        )
+    if isinstance(error, NotYet):
+        return result(
+            NOT_YET,
+            error.message,
+            hint=error.hint or exercise.hint,
+            learner_error=error.learner_error,
+            **common,
+        )
+    if isinstance(error, Exception) and raised_in_learner_code(error):
+        # The grade function used the learner's object directly (not via g.call) and their
+        # code raised: still their exception, shown as theirs.
+        described = describe_exception(grader.current_answer or "code", error)
+        return result(
+            NOT_YET, described.summary(), hint=exercise.hint, learner_error=described, **common
+        )
+    detail = "".join(traceback.format_exception(error)).rstrip()
+    return result(ERROR, INTERNAL_ERROR, detail=detail, **common)
+
+
+# ---- learner side ------------------------------------------------------------------------------
+def check(
+    exercise_id: str, *answers: Any, seed: int | None = None, timeout: float | None = None
+) -> CheckResult:
+    """Check the learner's answers for one exercise: ``check("02.n_plus_one", users_with_posts)``.
+
+    ``seed`` and ``timeout`` override the defaults (the discrimination tests use a second seed).
+    With ``LABKIT_STRICT=1`` a result that is not "passed" raises ``CheckFailed``.
+    """
+    try:
+        exercise = get_exercise(exercise_id)
+    except GradingError as exc:
+        outcome = _usage_result(str(exercise_id), str(exc))
+    except Exception as exc:  # a broken lesson module: a course bug, shown as one
+        outcome = _usage_result(str(exercise_id), INTERNAL_ERROR, verdict=ERROR)
+        outcome.detail = "".join(traceback.format_exception(exc)).rstrip()
+    else:
+        outcome = run_check(exercise, answers, seed=seed, timeout=timeout)
+        _record(outcome)
+    if strict_mode() and not outcome.passed:
+        raise CheckFailed(outcome)
+    return outcome
+
+
+def check_all(
+    notebook: str | None = None,
+    namespace: Mapping[str, Any] | None = None,
+    *,
+    seed: int | None = None,
+) -> CheckSummary:
+    """Re-run every exercise of a notebook with the answers found in the caller's namespace."""
+    if namespace is None:
+        caller = sys._getframe(1)
+        namespace = {**caller.f_globals, **caller.f_locals}
+    notebook = _notebook_number(notebook)
+    exercises = load_lessons().for_notebook(notebook)
+    if not exercises:
+        known = ", ".join(load_lessons().notebooks()) or "none"
+        raise GradingError(
+            f"notebook {notebook!r} has no exercises (notebooks with exercises: {known})"
+        )
+    results: list[CheckResult] = []
+    for exercise in exercises:
+        missing = [name for name in exercise.answers if name not in namespace]
+        if missing:
+            outcome = _usage_result(
+                exercise.id,
+                f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not defined yet: "
+                "run the exercise cell first.",
+                verdict=NOT_RUN,
+                exercise=exercise,
+            )
+        else:
+            answers = tuple(namespace[name] for name in exercise.answers)
+            outcome = run_check(exercise, answers, seed=seed)
+            _record(outcome)
+        results.append(outcome)
+    summary = CheckSummary(notebook=notebook, results=results)
+    if strict_mode() and not summary:
+        raise CheckFailed(summary)
+    return summary
+
+
+def _notebook_number(notebook: str | None) -> str:
+    if notebook is None:
+        # JupyterLab tells the kernel which notebook it runs (JPY_SESSION_NAME is its path).
+        session = os.environ.get("JPY_SESSION_NAME", "")
+        notebook = os.path.basename(session)[:2] if session else ""
+        if not notebook.isdigit():
+            raise GradingError('say which notebook to check, e.g. check_all("02")')
+    notebook = str(notebook).strip()
+    if notebook.isdigit() and len(notebook) == 1:
+        notebook = f"0{notebook}"
+    return notebook.split("_", 1)[0]
+
+
+def _usage_result(
+    exercise_id: str, message: str, *, verdict: str = NOT_YET, exercise: Exercise | None = None
+) -> CheckResult:
+    return CheckResult(
+        exercise_id=exercise_id,
+        title=exercise.title if exercise else "",
+        verdict=verdict,
+        points=0,
+        max_points=exercise.points if exercise else 0,
+        message=message,
+        hint=exercise.hint if exercise else None,
+    )
+
+
+def _record(result: CheckResult) -> None:
+    """Store the attempt and log it for ``labkit check``; neither may cost the learner a result."""
+    try:
+        from labkit.grading.progress import record_attempt
+
+        record_attempt(result)
+    except Exception as exc:  # the store reports its own problems; this is a last resort
+        warnings.warn(f"labkit: progress not saved ({exc})", stacklevel=3)
+    log_path = os.environ.get(CHECK_LOG_ENV)
+    if log_path:
+        try:
+            line = json.dumps({**result.to_dict(), "notebook": result.notebook}, default=str)
+            with open(log_path, "a", encoding="utf-8") as log:
+                log.write(line + "\n")
+        except OSError as exc:
+            warnings.warn(f"labkit: could not append to {CHECK_LOG_ENV} ({exc})", stacklevel=3)

@@ -1,0 +1,186 @@
+"""The exercise registry: exercises are defined in code and looked up by id, never by cell metadata.
+
+Copying, splitting or deleting notebook cells therefore cannot break grading: a check only needs
+the exercise id and the learner's answers.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from labkit.errors import GradingError
+
+DEFAULT_TIMEOUT = 10.0
+"""Seconds a check may take unless its exercise says otherwise."""
+
+_ID_PATTERN = re.compile(r"^[A-Za-z0-9]+\.[A-Za-z0-9_]+$")
+
+GradeFunction = Callable[..., Any]
+F = TypeVar("F", bound=GradeFunction)
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One graded exercise: its id, the answers it takes and the function that grades them."""
+
+    id: str
+    title: str
+    answers: tuple[str, ...]
+    grade: GradeFunction = field(repr=False)
+    hint: str | None = None
+    points: int = 1
+    timeout: float = DEFAULT_TIMEOUT
+    module: str = ""
+
+    @property
+    def notebook(self) -> str:
+        """The notebook part of the id: ``"02"`` for ``"02.n_plus_one"``."""
+        return self.id.split(".", 1)[0]
+
+    @property
+    def name(self) -> str:
+        return self.id.split(".", 1)[1]
+
+    def answers_text(self) -> str:
+        """``"1 answer: users_with_posts"`` — used in messages about wrong arguments."""
+        count = len(self.answers)
+        noun = "answer" if count == 1 else "answers"
+        return f"{count} {noun}: {', '.join(self.answers)}" if count else "no answers"
+
+
+class Registry:
+    """Exercises keyed by id. The module-level ``REGISTRY`` holds the course's exercises;
+    tests build their own so demo exercises never leak into the course."""
+
+    def __init__(self) -> None:
+        self._exercises: dict[str, Exercise] = {}
+
+    def add(self, ex: Exercise) -> None:
+        old = self._exercises.get(ex.id)
+        # Re-running a lesson module (importlib.reload, or a cell that defines an exercise twice)
+        # replaces the exercise; two *different* definitions of one id are a course bug.
+        if old is not None and (old.module, _qualname(old.grade)) != (
+            ex.module,
+            _qualname(ex.grade),
+        ):
+            raise GradingError(
+                f"exercise id {ex.id!r} is defined twice: in {old.module} "
+                f"({_qualname(old.grade)}) and in {ex.module} ({_qualname(ex.grade)})"
+            )
+        self._exercises[ex.id] = ex
+
+    def get(self, exercise_id: object) -> Exercise:
+        """The exercise with this id; a wrong id gets a message naming the close matches."""
+        if not isinstance(exercise_id, str):
+            raise GradingError(
+                f"the exercise id must be a string such as '02.n_plus_one', "
+                f"not {type(exercise_id).__name__} {exercise_id!r}"
+            )
+        found = self._exercises.get(exercise_id.strip())
+        if found is not None:
+            return found
+        raise GradingError(self._unknown_id_message(exercise_id))
+
+    def _unknown_id_message(self, exercise_id: str) -> str:
+        ids = sorted(self._exercises)
+        if not ids:
+            return f"no exercise {exercise_id!r}: no exercises are registered"
+        close = difflib.get_close_matches(exercise_id, ids, n=3, cutoff=0.6)
+        if not close:
+            prefix = exercise_id.split(".", 1)[0]
+            close = [i for i in ids if i.split(".", 1)[0] == prefix][:5]
+        if close:
+            options = ", ".join(repr(c) for c in close)
+            return f"no exercise {exercise_id!r}. Did you mean {options}?"
+        notebooks = sorted({i.split(".", 1)[0] for i in ids})
+        return (
+            f"no exercise {exercise_id!r}. Exercise ids look like '<notebook>.<name>'; "
+            f"notebooks with exercises: {', '.join(notebooks)}"
+        )
+
+    def for_notebook(self, notebook: str) -> list[Exercise]:
+        """The exercises of one notebook, in the order they were defined."""
+        return [ex for ex in self._exercises.values() if ex.notebook == notebook]
+
+    def notebooks(self) -> list[str]:
+        return sorted({ex.notebook for ex in self._exercises.values()})
+
+    def __iter__(self) -> Iterator[Exercise]:
+        return iter(list(self._exercises.values()))
+
+    def __len__(self) -> int:
+        return len(self._exercises)
+
+    def __contains__(self, exercise_id: object) -> bool:
+        return exercise_id in self._exercises
+
+    def exercise(
+        self,
+        exercise_id: str,
+        *,
+        title: str,
+        answers: tuple[str, ...] | list[str],
+        hint: str | None = None,
+        points: int = 1,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> Callable[[F], F]:
+        """Decorator registering a grade function ``fn(g: Grader, *answers)`` under an id."""
+        if not _ID_PATTERN.match(exercise_id):
+            raise GradingError(
+                f"exercise id {exercise_id!r} must look like '<notebook>.<name>', "
+                "e.g. '02.n_plus_one'"
+            )
+        if isinstance(answers, str):
+            raise GradingError(
+                f"{exercise_id}: answers must be a tuple of names, e.g. ({answers!r},)"
+            )
+        if points < 0 or timeout <= 0:
+            raise GradingError(f"{exercise_id}: points must be >= 0 and timeout > 0")
+
+        def register(fn: F) -> F:
+            self.add(
+                Exercise(
+                    id=exercise_id,
+                    title=title,
+                    answers=tuple(answers),
+                    grade=fn,
+                    hint=hint,
+                    points=points,
+                    timeout=float(timeout),
+                    module=getattr(fn, "__module__", "") or "",
+                )
+            )
+            return fn
+
+        return register
+
+
+def _qualname(fn: Callable[..., Any]) -> str:
+    return getattr(fn, "__qualname__", repr(fn))
+
+
+REGISTRY = Registry()
+"""The course's exercises, filled by importing ``labkit.lessons``."""
+
+exercise = REGISTRY.exercise
+
+_lessons_loaded = False
+
+
+def load_lessons() -> Registry:
+    """Import every lesson module once, so every exercise is registered; return the registry."""
+    global _lessons_loaded
+    if not _lessons_loaded:
+        importlib.import_module("labkit.lessons")
+        _lessons_loaded = True
+    return REGISTRY
+
+
+def get_exercise(exercise_id: object) -> Exercise:
+    """The course exercise with this id (lesson modules are imported first)."""
+    return load_lessons().get(exercise_id)
