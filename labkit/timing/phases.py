@@ -1,0 +1,174 @@
+"""``Phases``: where the time of one request or function goes (db, cache, serialise, total)."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from labkit.errors import MeasurementError
+from labkit.timing.stats import format_seconds
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+    from matplotlib.axes import Axes
+
+_TOKEN = re.compile(r"[^!#$%&'*+\-.^_`|~0-9A-Za-z]")  # RFC 9110 token characters
+
+
+@dataclass
+class Phase:
+    name: str
+    seconds: float = 0.0
+    count: int = 0
+
+
+class Phases:
+    """Time named phases; render them as a ``Server-Timing`` header, a table or a bar chart.
+
+    >>> ph = Phases()
+    >>> with ph("db"):
+    ...     rows = fetch()                                  # doctest: +SKIP
+    >>> ph.server_timing()                                  # doctest: +SKIP
+    'db;dur=12.3, total;dur=15.0'
+
+    A phase entered several times adds up (``count`` says how often). ``total`` runs from
+    creation to :meth:`stop` (or to the end of the last phase while not stopped).
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+        self._clock = clock
+        self._started = clock()
+        self._last_end = self._started
+        self._stopped: float | None = None
+        self._phases: dict[str, Phase] = {}
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        if not isinstance(name, str) or not name.strip():
+            raise MeasurementError(f"a phase needs a non-empty name, got {name!r}")
+        if name == "total":
+            raise MeasurementError("'total' is computed by Phases; name your phase differently")
+        start = self._clock()
+        try:
+            yield
+        finally:
+            end = self._clock()
+            phase = self._phases.setdefault(name, Phase(name))
+            phase.seconds += end - start
+            phase.count += 1
+            self._last_end = max(self._last_end, end)
+
+    def add(self, name: str, seconds: float) -> None:
+        """Record a phase measured elsewhere (e.g. a duration reported by a server)."""
+        phase = self._phases.setdefault(name, Phase(name))
+        phase.seconds += seconds
+        phase.count += 1
+
+    def stop(self) -> float:
+        """Freeze ``total`` now; returns it in seconds."""
+        if self._stopped is None:
+            self._stopped = self._clock()
+        return self.total
+
+    @property
+    def total(self) -> float:
+        end = self._stopped if self._stopped is not None else self._last_end
+        return end - self._started
+
+    @property
+    def phases(self) -> dict[str, float]:
+        """Seconds per phase, in the order the phases first ran."""
+        return {p.name: p.seconds for p in self._phases.values()}
+
+    @property
+    def unaccounted(self) -> float:
+        """Part of ``total`` spent outside every phase (0 when phases overlap or nest)."""
+        return max(0.0, self.total - sum(self.phases.values()))
+
+    def server_timing(self, *, total: bool = True) -> str:
+        """The ``Server-Timing`` header value: ``'db;dur=12.3, total;dur=15.0'`` (milliseconds)."""
+        entries = [
+            f"{_TOKEN.sub('_', p.name)};dur={p.seconds * 1000:.1f}" for p in self._phases.values()
+        ]
+        if total:
+            entries.append(f"total;dur={self.total * 1000:.1f}")
+        return ", ".join(entries)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per phase plus ``total``: ms, share of total, count."""
+        import pandas as pd
+
+        total = self.total
+        rows: list[dict[str, Any]] = [
+            {
+                "phase": p.name,
+                "ms": p.seconds * 1000,
+                "share": p.seconds / total if total > 0 else float("nan"),
+                "count": p.count,
+            }
+            for p in self._phases.values()
+        ]
+        rows.append({"phase": "total", "ms": total * 1000, "share": 1.0, "count": 1})
+        return pd.DataFrame(rows).set_index("phase")
+
+    def plot(self, ax: Axes | None = None, *, title: str | None = None) -> Axes:
+        """Horizontal bars, one per phase, plus the time outside every phase."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 0.5 + 0.4 * (len(self._phases) + 1)))
+        names = [*self.phases, "(outside phases)"]
+        values = [s * 1000 for s in self.phases.values()] + [self.unaccounted * 1000]
+        ax.barh(names, values, color=["#4c72b0"] * len(self.phases) + ["#bbbbbb"])
+        ax.invert_yaxis()
+        ax.set_xlabel("milliseconds")
+        ax.set_title(title or f"total {format_seconds(self.total)}")
+        for y, value in enumerate(values):
+            ax.annotate(f"{value:.1f}", (value, y), xytext=(3, 0), textcoords="offset points",
+                        va="center", fontsize=8)  # fmt: skip
+        return ax
+
+    def __str__(self) -> str:
+        parts = [f"{name} {format_seconds(s)}" for name, s in self.phases.items()]
+        return f"total {format_seconds(self.total)}: " + (", ".join(parts) or "no phases")
+
+    def __repr__(self) -> str:
+        return f"Phases({self.server_timing()!r})"
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        total = self.total
+        rows = "".join(
+            f"<tr><td>{escape(name)}</td><td>{format_seconds(s)}</td>"
+            f"<td>{(s / total if total > 0 else 0):.0%}</td></tr>"
+            for name, s in self.phases.items()
+        )
+        return (
+            "<table><tr><th>phase</th><th>time</th><th>share</th></tr>"
+            f"{rows}<tr><th>total</th><th>{format_seconds(total)}</th><th></th></tr></table>"
+        )
+
+
+def parse_server_timing(header: str) -> dict[str, float]:
+    """``'db;dur=12.3, total;dur=15.0'`` -> ``{'db': 0.0123, 'total': 0.015}`` (seconds).
+
+    Metrics without a ``dur`` are skipped; a malformed duration raises MeasurementError.
+    """
+    found: dict[str, float] = {}
+    for metric in filter(None, (m.strip() for m in header.split(","))):
+        name, *params = (part.strip() for part in metric.split(";"))
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "dur":
+                try:
+                    found[name] = found.get(name, 0.0) + float(value.strip().strip('"')) / 1000
+                except ValueError:
+                    raise MeasurementError(
+                        f"bad Server-Timing duration in {metric!r}: {value!r} is not a number"
+                    ) from None
+    return found
