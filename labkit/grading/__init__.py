@@ -31,7 +31,7 @@ from labkit.grading.result import CheckResult, CheckSummary, LearnerError, Measu
 
 def progress(notebook: str | None = None) -> Any:
     """Your progress so far (every notebook, or one), as a dashboard in a notebook."""
-    from labkit.grading.progress import progress_report
+    from labkit.grading.progress_view import progress_report
 
     return progress_report(notebook)
 

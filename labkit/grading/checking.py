@@ -8,6 +8,7 @@ appended to it as one JSON line (how ``labkit check`` collects results from a ke
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import sys
@@ -148,7 +149,7 @@ def run_check(
             learner_error=error.learner_error,
             **common,
         )
-    if isinstance(error, Exception) and raised_in_learner_code(error):
+    if isinstance(error, Exception) and raised_in_learner_code(error, _source_files(exercise)):
         # The grade function used the learner's object directly (not via g.call) and their
         # code raised: still their exception, shown as theirs.
         described = describe_exception(grader.current_answer or "code", error)
@@ -157,6 +158,13 @@ def run_check(
         )
     detail = "".join(traceback.format_exception(error)).rstrip()
     return result(ERROR, INTERNAL_ERROR, detail=detail, **common)
+
+
+def _source_files(exercise: Exercise) -> tuple[str, ...]:
+    try:
+        return (inspect.getsourcefile(exercise.grade) or "",)
+    except TypeError:
+        return ()
 
 
 # ---- learner side ------------------------------------------------------------------------------

@@ -56,8 +56,19 @@ def describe_location(filename: str, lineno: int) -> str:
     return f"{Path(filename).name} line {lineno}"
 
 
-def learner_frames(tb: TracebackType | None) -> list[traceback.FrameSummary]:
-    return [f for f in traceback.extract_tb(tb) if is_learner_file(f.filename)]
+def learner_frames(
+    tb: TracebackType | None, exclude: tuple[str, ...] = ()
+) -> list[traceback.FrameSummary]:
+    """The learner's frames, outermost first; a line shown twice in a row (a comprehension
+    inside its function) is shown once."""
+    frames: list[traceback.FrameSummary] = []
+    for frame in traceback.extract_tb(tb):
+        if not is_learner_file(frame.filename) or frame.filename in exclude:
+            continue
+        if frames and (frames[-1].filename, frames[-1].lineno) == (frame.filename, frame.lineno):
+            continue
+        frames.append(frame)
+    return frames
 
 
 def describe_exception(answer: str, exc: BaseException) -> LearnerError:
@@ -79,9 +90,9 @@ def describe_exception(answer: str, exc: BaseException) -> LearnerError:
     )
 
 
-def raised_in_learner_code(exc: BaseException) -> bool:
-    """True when the innermost non-library frame of the traceback is the learner's."""
-    return bool(learner_frames(exc.__traceback__))
+def raised_in_learner_code(exc: BaseException, grader_files: tuple[str, ...] = ()) -> bool:
+    """True when the traceback passes through the learner's code (not only the grader's)."""
+    return bool(learner_frames(exc.__traceback__, exclude=grader_files))
 
 
 def _source_line(frame: traceback.FrameSummary) -> str | None:
