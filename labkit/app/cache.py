@@ -1,0 +1,238 @@
+"""Two cache layers and single flight.
+
+L1 is in-process (cachetools TTL + LRU bound); L2 is shared between worker processes: an
+on-disk diskcache by default, Redis when ``LABKIT_REDIS_URL`` is set. A failing L2 never fails
+the request: it is counted and skipped (fail open).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+import weakref
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+from cachetools import TTLCache
+
+from labkit.app.metrics import AppCounters, request_metrics
+from labkit.errors import ServerError
+
+log = logging.getLogger("labkit.app")
+
+
+class SharedStore(Protocol):
+    """What L2 (and the shared rate limiter) needs from a store shared between processes."""
+
+    name: str
+
+    async def get(self, key: str) -> bytes | None: ...
+    async def set(self, key: str, value: bytes, ttl: float) -> None: ...
+    async def delete(self, key: str) -> None: ...
+    async def incr(self, key: str, ttl: float) -> int: ...
+
+
+class DiskStore:
+    """diskcache on a local directory: SQLite underneath, safe across processes."""
+
+    name = "disk"
+
+    def __init__(self, directory: Path) -> None:
+        import diskcache
+
+        self.directory = Path(directory)
+        self._cache = diskcache.Cache(str(self.directory))
+
+    # diskcache calls are synchronous local SQLite operations taking microseconds; running them
+    # on the loop is cheaper than a hop to a thread.
+    async def get(self, key: str) -> bytes | None:
+        value = self._cache.get(key)
+        return value if isinstance(value, bytes) else None
+
+    async def set(self, key: str, value: bytes, ttl: float) -> None:
+        self._cache.set(key, value, expire=ttl)
+
+    async def delete(self, key: str) -> None:
+        self._cache.delete(key)
+
+    async def incr(self, key: str, ttl: float) -> int:
+        with self._cache.transact():
+            value = int(self._cache.incr(key, 1, default=0))
+            if value == 1:
+                self._cache.touch(key, expire=ttl)
+        return value
+
+    def close(self) -> None:
+        self._cache.close()
+
+
+class RedisStore:
+    """Redis via redis.asyncio (``pip install 'labkit[redis]'``)."""
+
+    name = "redis"
+
+    def __init__(self, url: str) -> None:
+        try:
+            import redis.asyncio as redis_asyncio
+        except ImportError as exc:  # pragma: no cover - depends on the extra
+            raise ServerError(
+                "LABKIT_REDIS_URL is set but the redis package is missing: "
+                "install labkit[redis] or unset LABKIT_REDIS_URL"
+            ) from exc
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._factory = lambda: redis_asyncio.from_url(url, socket_timeout=0.5)
+
+    def _client(self) -> Any:
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            client = self._clients[loop] = self._factory()
+        return client
+
+    async def get(self, key: str) -> bytes | None:
+        value = await self._client().get(key)
+        return value if isinstance(value, bytes) else None
+
+    async def set(self, key: str, value: bytes, ttl: float) -> None:
+        await self._client().set(key, value, px=int(ttl * 1000))
+
+    async def delete(self, key: str) -> None:
+        await self._client().delete(key)
+
+    async def incr(self, key: str, ttl: float) -> int:
+        pipe = self._client().pipeline()
+        pipe.incr(key)
+        pipe.pexpire(key, int(ttl * 1000), nx=True)
+        value, _ = await pipe.execute()
+        return int(value)
+
+
+def shared_store(directory: Path) -> SharedStore:
+    """Redis when ``LABKIT_REDIS_URL`` is set, else diskcache in ``directory``."""
+    url = os.environ.get("LABKIT_REDIS_URL")
+    if url:
+        return RedisStore(url)
+    return DiskStore(directory)
+
+
+class LayeredCache:
+    """Cache-aside over L1 (in-process) and L2 (shared), with invalidation on write.
+
+    Values are JSON-able objects; L2 keeps them as orjson bytes. A generation number per key
+    keeps a load that started before an invalidation from writing its stale value back.
+    """
+
+    def __init__(
+        self,
+        store: SharedStore | None,
+        *,
+        counters: AppCounters,
+        l1_size: int = 1024,
+        l1_ttl: float = 30.0,
+        ttl: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.l1: TTLCache[str, Any] = TTLCache(maxsize=l1_size, ttl=l1_ttl, timer=clock)
+        self.l2 = store
+        self.ttl = ttl
+        self.counters = counters
+        self._generation: dict[str, int] = {}
+
+    async def get(self, key: str) -> tuple[Any, str | None]:
+        """(value, layer) where layer is "l1", "l2" or None for a miss."""
+        started = time.perf_counter()
+        try:
+            if key in self.l1:
+                return self.l1[key], "l1"
+            if self.l2 is not None:
+                raw = await self._l2_call(self.l2.get(key))
+                if raw is not None:
+                    value = orjson.loads(raw)
+                    self.l1[key] = value  # L1 filled from L2
+                    return value, "l2"
+            return None, None
+        finally:
+            request_metrics().cache_seconds += time.perf_counter() - started
+
+    async def set(self, key: str, value: Any, generation: int | None = None) -> None:
+        if generation is not None and generation != self._generation.get(key, 0):
+            self.counters.add("cache_stale_writes_skipped")
+            return
+        self.l1[key] = value
+        if self.l2 is not None:
+            await self._l2_call(self.l2.set(key, orjson.dumps(value), self.ttl))
+
+    def generation(self, key: str) -> int:
+        return self._generation.get(key, 0)
+
+    async def invalidate(self, key: str) -> None:
+        """Drop ``key`` from every layer (called on every write to what it caches)."""
+        self._generation[key] = self._generation.get(key, 0) + 1
+        self.l1.pop(key, None)
+        if self.l2 is not None:
+            await self._l2_call(self.l2.delete(key))
+        self.counters.add("cache_invalidations")
+
+    async def _l2_call(self, call: Awaitable[Any]) -> Any:
+        try:
+            return await call
+        except Exception as exc:  # fail open: a broken shared cache must not fail the request
+            self.counters.add("cache_errors")
+            if self.counters["cache_errors"] == 1:
+                log.warning("shared cache unavailable, serving without it: %s", exc)
+            return None
+
+    async def get_or_load(
+        self, key: str, load: Callable[[], Awaitable[Any]], flight: SingleFlight | None
+    ) -> tuple[Any, str]:
+        """Cache-aside: (value, "hit" | "miss"); ``load`` runs on a miss, shared via ``flight``."""
+        value, layer = await self.get(key)
+        if layer is not None:
+            self.counters.add(f"cache_hits_{layer}")
+            request_metrics().cache_status = "hit"
+            return value, "hit"
+        self.counters.add("cache_misses")
+        request_metrics().cache_status = "miss"
+        generation = self.generation(key)
+        value = await (flight.run(key, load) if flight is not None else load())
+        if value is not None:
+            await self.set(key, value, generation)
+        return value, "miss"
+
+
+class SingleFlight:
+    """Concurrent callers asking for the same key share one load (request de-duplication)."""
+
+    def __init__(self, counters: AppCounters) -> None:
+        self.counters = counters
+        self._in_flight: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[str, asyncio.Future[Any]]
+        ] = weakref.WeakKeyDictionary()
+
+    async def run(self, key: str, load: Callable[[], Awaitable[Any]]) -> Any:
+        loop = asyncio.get_running_loop()
+        flights = self._in_flight.setdefault(loop, {})
+        future = flights.get(key)
+        if future is not None:
+            self.counters.add("dedupe_shared")
+            return await asyncio.shield(future)
+        future = loop.create_future()
+        flights[key] = future
+        self.counters.add("dedupe_loads")
+        try:
+            value = await load()
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: followers re-raise it, nobody else must
+            raise
+        else:
+            future.set_result(value)
+            return value
+        finally:
+            flights.pop(key, None)

@@ -1,0 +1,179 @@
+"""The app's database: a private working copy of the dataset and lazily opened connections.
+
+Connections open on first use, one small set per event loop, so the app works under
+``httpx.ASGITransport`` without lifespan events and in every uvicorn worker. Each statement
+can wait a simulated network round trip first (``latency_ms``), with ``asyncio.sleep`` so
+concurrent statements overlap as they would against a networked database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import shutil
+import sqlite3
+import tempfile
+import time
+import weakref
+from collections.abc import Sequence
+from contextlib import closing
+from pathlib import Path
+from typing import Any, Final
+
+import aiosqlite
+
+from labkit.app.metrics import AppCounters, request_metrics
+from labkit.errors import ServerError
+
+# The lessons' indexes (notebook 02): composite, partial and single-column.
+INDEXES: Final[dict[str, str]] = {
+    "idx_posts_author_created": "CREATE INDEX IF NOT EXISTS idx_posts_author_created "
+    "ON posts (author_id, created_at DESC)",
+    "idx_posts_published_created": "CREATE INDEX IF NOT EXISTS idx_posts_published_created "
+    "ON posts (created_at DESC, id DESC) WHERE status = 'published'",
+    "idx_comments_post": "CREATE INDEX IF NOT EXISTS idx_comments_post ON comments (post_id)",
+    "idx_users_country": "CREATE INDEX IF NOT EXISTS idx_users_country ON users (country)",
+}
+
+Params = Sequence[Any]
+
+
+def prepare_working_copy(source: Path, dest_dir: Path, *, indexes: bool) -> Path:
+    """Copy ``source`` into ``dest_dir`` (SQLite backup API), in WAL mode, with indexes if asked.
+
+    The app writes (``PUT /api/products/{id}``) and may add indexes; the shared dataset must
+    keep its fingerprint, so the app always works on a copy.
+    """
+    source = Path(source)
+    if not source.is_file():
+        raise ServerError(f"dataset not found: {source} (build one with `labkit data build`)")
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    dest = dest_dir / f"{source.stem}-app.sqlite"
+    try:
+        # sqlite3's own context manager commits but does not close: use closing().
+        with (
+            closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as src,
+            closing(sqlite3.connect(dest)) as dst,
+        ):
+            src.backup(dst)
+            dst.execute("PRAGMA journal_mode=WAL")
+            if indexes:
+                create_indexes(dst)
+    except sqlite3.DatabaseError as exc:
+        raise ServerError(f"cannot copy dataset {source}: {exc}") from exc
+    return dest
+
+
+def create_indexes(conn: sqlite3.Connection) -> None:
+    for statement in INDEXES.values():
+        conn.execute(statement)
+    conn.commit()
+
+
+def make_private_dir(owner: object) -> Path:
+    """A temp dir removed when ``owner`` is garbage collected or the process exits."""
+    path = Path(tempfile.mkdtemp(prefix="labkit-app-"))
+    weakref.finalize(owner, shutil.rmtree, path, True)
+    return path
+
+
+class Database:
+    """Async access to the working copy, with per-request statement counting."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        latency_ms: float = 0.0,
+        connections: int = 4,
+        counters: AppCounters | None = None,
+    ) -> None:
+        if latency_ms < 0:
+            raise ServerError(f"latency_ms must be >= 0, got {latency_ms}")
+        self.path = Path(path)
+        self.latency_s = latency_ms / 1000.0
+        self.size = max(1, connections)
+        self.counters = counters if counters is not None else AppCounters()
+        self._by_loop: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, list[aiosqlite.Connection]
+        ] = weakref.WeakKeyDictionary()
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._turn = itertools.count()
+        self._write_lock: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    async def _connections(self) -> list[aiosqlite.Connection]:
+        loop = asyncio.get_running_loop()
+        conns = self._by_loop.get(loop)
+        if conns is not None:
+            return conns
+        lock = self._locks.setdefault(loop, asyncio.Lock())
+        async with lock:
+            conns = self._by_loop.get(loop)
+            if conns is None:
+                conns = [await self._open() for _ in range(self.size)]
+                self._by_loop[loop] = conns
+        return conns
+
+    async def _open(self) -> aiosqlite.Connection:
+        conn = aiosqlite.connect(self.path, check_same_thread=False)
+        # aiosqlite's worker thread is not a daemon: a connection nobody closed keeps the
+        # process (a notebook kernel) from exiting (aiosqlite #299).
+        conn._thread.daemon = True
+        await conn
+        conn.row_factory = aiosqlite.Row
+        await conn.execute("PRAGMA busy_timeout = 5000")
+        return conn
+
+    async def _pick(self) -> aiosqlite.Connection:
+        conns = await self._connections()
+        return conns[next(self._turn) % len(conns)]
+
+    async def _round_trip(self) -> None:
+        if self.latency_s > 0:
+            await asyncio.sleep(self.latency_s)
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
+        """Run one SELECT and return its rows as dicts (one simulated round trip)."""
+        conn = await self._pick()
+        await self._round_trip()
+        started = time.perf_counter()
+        async with conn.execute(sql, tuple(params)) as cursor:
+            rows = await cursor.fetchall()
+        self._account(started)
+        return [dict(row) for row in rows]
+
+    async def fetchone(self, sql: str, params: Params = ()) -> dict[str, Any] | None:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one write statement in its own transaction; returns the number of rows changed."""
+        conns = await self._connections()
+        loop = asyncio.get_running_loop()
+        lock = self._write_lock.setdefault(loop, asyncio.Lock())
+        await self._round_trip()
+        async with lock:
+            started = time.perf_counter()
+            cursor = await conns[0].execute(sql, tuple(params))
+            await conns[0].commit()
+            changed = cursor.rowcount
+            await cursor.close()
+        self._account(started)
+        return changed
+
+    def _account(self, started: float) -> None:
+        metrics = request_metrics()
+        metrics.db_seconds += time.perf_counter() - started + self.latency_s
+        metrics.statements += 1
+        self.counters.add("db_statements")
+
+    async def aclose(self) -> None:
+        """Close this loop's connections (lifespan shutdown, tests)."""
+        loop = asyncio.get_running_loop()
+        conns = self._by_loop.pop(loop, None) or []
+        for conn in conns:
+            await conn.close()

@@ -1,0 +1,34 @@
+"""JSON responses: the standard encoder (baseline) or orjson (``fast_json``).
+
+FastAPI's ``ORJSONResponse`` is deprecated (fastapi #14964); a plain ``Response`` with
+orjson bytes is what it recommends.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import orjson
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import Response
+
+
+def dumps(data: Any, *, fast: bool) -> bytes:
+    """Encode ``data``; both paths give the same JSON value, in compact form."""
+    if fast:
+        return orjson.dumps(data)
+    # What returning a dict from a FastAPI route costs: jsonable_encoder walks the whole
+    # structure, then the standard library encodes it.
+    return json.dumps(jsonable_encoder(data), ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def json_response(
+    data: Any, *, fast: bool, status_code: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(
+        dumps(data, fast=fast),
+        status_code=status_code,
+        media_type="application/json",
+        headers=headers,
+    )

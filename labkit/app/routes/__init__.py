@@ -1,0 +1,1 @@
+"""The lab API's routers, one module per concern."""
