@@ -1,0 +1,236 @@
+"""Lesson 02 helpers: transaction and VM-step counting, query timeout, field parsing, pagination."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiosqlite
+import pytest
+
+from labkit.errors import DatabaseError
+from labkit.lessons.n02_queries.fields import parse_fields
+from labkit.lessons.n02_queries.pagination import (
+    MAX_PAGE_SIZE,
+    list_posts_keyset,
+    list_posts_offset,
+    page_cost_by_depth,
+)
+from labkit.lessons.n02_queries.transactions import transaction_reference
+from labkit.query_cost import count_transactions, query_timeout, vm_steps
+
+
+@pytest.fixture
+def posts_db(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "posts.sqlite"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE posts (id INTEGER PRIMARY KEY, title TEXT NOT NULL)")
+    con.executemany("INSERT INTO posts VALUES (?, ?)", [(i, f"post {i}") for i in range(1, 1001)])
+    con.commit()
+    con.close()
+    yield path
+
+
+def run(coro):  # type: ignore[no-untyped-def]
+    return asyncio.run(coro)
+
+
+# ---- count_transactions -------------------------------------------------------------------------
+def test_one_explicit_transaction() -> None:
+    log = ["BEGIN ", "INSERT INTO t VALUES (1)", "INSERT INTO t VALUES (2)", "COMMIT"]
+    tx = count_transactions(log)
+    assert (tx.transactions, tx.commits, tx.autocommit_writes, tx.writes) == (1, 1, 0, 2)
+
+
+def test_commit_per_row_counts_each() -> None:
+    log = ["BEGIN ", "INSERT INTO t VALUES (1)", "COMMIT"] * 5
+    assert count_transactions(log).transactions == 5
+
+
+def test_autocommit_writes_are_transactions() -> None:
+    log = ["INSERT INTO t VALUES (1)", "update t set a = 2", "SELECT * FROM t"]
+    tx = count_transactions(log)
+    assert (tx.transactions, tx.autocommit_writes, tx.commits) == (2, 2, 0)
+
+
+def test_rollback_and_savepoint() -> None:
+    log = ["BEGIN", "SAVEPOINT a", "INSERT INTO t VALUES (1)", "ROLLBACK TO a", "ROLLBACK"]
+    tx = count_transactions(log)
+    assert (tx.transactions, tx.rollbacks, tx.commits) == (1, 1, 0)
+
+
+def test_statement_objects_are_read_by_sql_attribute() -> None:
+    class Statement:
+        def __init__(self, sql: str) -> None:
+            self.sql = sql
+
+    assert count_transactions([Statement("DELETE FROM t")]).transactions == 1
+
+
+def test_real_sqlite_trace_matches_counting() -> None:
+    con = sqlite3.connect(":memory:")
+    seen: list[str] = []
+    con.execute("CREATE TABLE t (a)")
+    con.set_trace_callback(seen.append)
+    con.executemany("INSERT INTO t VALUES (?)", [(i,) for i in range(10)])
+    con.commit()
+    for i in range(3):
+        con.execute("INSERT INTO t VALUES (?)", (i,))
+        con.commit()
+    assert count_transactions(seen).transactions == 4
+
+
+# ---- vm_steps and query_timeout -----------------------------------------------------------------
+def test_vm_steps_grow_with_rows_visited(posts_db: Path) -> None:
+    async def scenario() -> tuple[int, int]:
+        async with aiosqlite.connect(posts_db) as db:
+            async with vm_steps(db) as few:
+                await (await db.execute("SELECT * FROM posts LIMIT 10")).fetchall()
+            async with vm_steps(db) as many:
+                await (await db.execute("SELECT * FROM posts LIMIT 10 OFFSET 900")).fetchall()
+        return few.count, many.count
+
+    few, many = run(scenario())
+    assert few > 0
+    assert many > 20 * few
+
+
+def test_vm_steps_work_on_plain_sqlite(posts_db: Path) -> None:
+    async def scenario() -> int:
+        con = sqlite3.connect(posts_db)
+        async with vm_steps(con) as steps:
+            con.execute("SELECT count(*) FROM posts").fetchall()
+        con.close()
+        return steps.count
+
+    assert run(scenario()) > 0
+
+
+def test_vm_steps_rejects_non_connections() -> None:
+    async def scenario() -> None:
+        async with vm_steps(object()):
+            pass
+
+    with pytest.raises(DatabaseError, match="SQLite connection"):
+        run(scenario())
+
+
+def test_query_timeout_interrupts_with_injected_clock(posts_db: Path) -> None:
+    ticks = iter(range(10**9))
+
+    async def scenario() -> None:
+        async with aiosqlite.connect(posts_db) as db:
+            # each clock read advances one "second": the deadline (5 s) passes after 5 checks
+            async with query_timeout(db, 5, clock=lambda: float(next(ticks))):
+                await db.execute(
+                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) "
+                    "SELECT count(*) FROM n"
+                )
+
+    with pytest.raises(DatabaseError, match="5 s timeout"):
+        run(scenario())
+
+
+def test_query_timeout_lets_fast_queries_finish(posts_db: Path) -> None:
+    async def scenario() -> int:
+        async with aiosqlite.connect(posts_db) as db, query_timeout(db, 60):
+            return len(await (await db.execute("SELECT * FROM posts")).fetchall())
+
+    assert run(scenario()) == 1000
+
+
+def test_query_timeout_must_be_positive(posts_db: Path) -> None:
+    async def scenario() -> None:
+        async with aiosqlite.connect(posts_db) as db, query_timeout(db, 0):
+            pass
+
+    with pytest.raises(DatabaseError, match="positive"):
+        run(scenario())
+
+
+# ---- field parsing ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (None, ["id", "name"]),
+        ("", ["id", "name"]),
+        (" tier , id ", ["tier", "id"]),
+        ("id,id,bio", ["id", "bio"]),
+        ("id,,name,", ["id", "name"]),
+    ],
+)
+def test_parse_fields(text: str | None, expected: list[str]) -> None:
+    assert parse_fields(text) == expected
+
+
+@pytest.mark.parametrize("text", ["email", "id, email AS name", "name; DROP TABLE users", "*"])
+def test_parse_fields_rejects_anything_off_the_whitelist(text: str) -> None:
+    with pytest.raises(ValueError, match="unknown field"):
+        parse_fields(text)
+
+
+# ---- pagination ---------------------------------------------------------------------------------
+def _walk(path: Path, fn, limit: int) -> list[dict]:  # type: ignore[no-untyped-def]
+    async def scenario() -> list[dict]:
+        pages, cursor = [], None
+        async with aiosqlite.connect(path) as db:
+            while True:
+                page = await fn(db, limit, cursor)
+                pages.append(page)
+                if not page["has_more"]:
+                    return pages
+                cursor = page["next_cursor"]
+
+    return run(scenario())
+
+
+@pytest.mark.parametrize("fn", [list_posts_keyset, list_posts_offset])
+@pytest.mark.parametrize(("limit", "pages"), [(100, 10), (70, 15)])
+def test_walks_every_post_once(posts_db: Path, fn, limit: int, pages: int) -> None:  # type: ignore[no-untyped-def]
+    walked = _walk(posts_db, fn, limit)
+    ids = [item["id"] for page in walked for item in page["items"]]
+    assert ids == list(range(1, 1001))
+    assert len(walked) == pages
+    assert walked[-1]["next_cursor"] is None
+    assert all(page["has_more"] for page in walked[:-1])
+
+
+def test_limit_is_capped(posts_db: Path) -> None:
+    async def scenario() -> dict:
+        async with aiosqlite.connect(posts_db) as db:
+            return await list_posts_keyset(db, 10_000)
+
+    page = run(scenario())
+    assert len(page["items"]) == MAX_PAGE_SIZE
+    assert page["has_more"] is True
+
+
+def test_offset_cost_grows_and_keyset_stays_flat(posts_db: Path) -> None:
+    async def scenario():  # type: ignore[no-untyped-def]
+        async with aiosqlite.connect(posts_db) as db:
+            return await page_cost_by_depth(db, [1, 10, 40], limit=20)
+
+    frame = run(scenario())
+    assert frame.loc[40, "offset"] > 10 * frame.loc[1, "offset"]
+    assert frame.loc[40, "keyset"] <= 2 * frame.loc[1, "keyset"]
+
+
+# ---- transaction helper -------------------------------------------------------------------------
+def test_transaction_reference_commits_and_rolls_back(posts_db: Path) -> None:
+    async def scenario() -> None:
+        async with aiosqlite.connect(posts_db) as db:
+            async with transaction_reference(db):
+                await db.execute("UPDATE posts SET title = 'kept' WHERE id = 1")
+            with pytest.raises(KeyError):
+                async with transaction_reference(db):
+                    await db.execute("UPDATE posts SET title = 'lost' WHERE id = 2")
+                    raise KeyError("boom")
+            assert not db.in_transaction
+
+    run(scenario())
+    con = sqlite3.connect(posts_db)
+    titles = dict(con.execute("SELECT id, title FROM posts WHERE id IN (1, 2)").fetchall())
+    con.close()
+    assert titles == {1: "kept", 2: "post 2"}
