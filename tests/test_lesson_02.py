@@ -121,13 +121,15 @@ def test_query_timeout_interrupts_with_injected_clock(posts_db: Path) -> None:
     ticks = iter(range(10**9))
 
     async def scenario() -> None:
-        async with aiosqlite.connect(posts_db) as db:
-            # each clock read advances one "second": the deadline (5 s) passes after 5 checks
-            async with query_timeout(db, 5, clock=lambda: float(next(ticks))):
-                await db.execute(
-                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) "
-                    "SELECT count(*) FROM n"
-                )
+        # each clock read advances one "second": the deadline (5 s) passes after 5 checks
+        async with (
+            aiosqlite.connect(posts_db) as db,
+            query_timeout(db, 5, clock=lambda: float(next(ticks))),
+        ):
+            await db.execute(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) "
+                "SELECT count(*) FROM n"
+            )
 
     with pytest.raises(DatabaseError, match="5 s timeout"):
         run(scenario())
