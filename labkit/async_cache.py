@@ -1,0 +1,65 @@
+"""Memoise ``async def`` functions in a cachetools cache, caching results, not coroutines.
+
+``cachetools.cached`` on an ``async def`` stores the *coroutine object* the call returns; the
+first caller awaits it and every later caller gets ``RuntimeError: cannot reuse already awaited
+coroutine`` (cachetools #92). ``async_cached`` awaits the call and stores its result, and
+concurrent callers of one key share one call (single flight), so a burst of misses for the same
+key runs the function once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+from collections.abc import Awaitable, Callable, Hashable, MutableMapping
+from typing import Any, ParamSpec, TypeVar
+
+from cachetools.keys import hashkey
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def async_cached(
+    cache: MutableMapping[Any, Any],
+    key: Callable[..., Hashable] = hashkey,
+) -> Callable[[Callable[P, Awaitable[T]]], Callable[P, Awaitable[T]]]:
+    """Decorator: cache the awaited result of an ``async def`` in ``cache`` under ``key(*args)``.
+
+    Example::
+
+        @async_cached(TTLCache(maxsize=1024, ttl=60))
+        async def product(product_id: int) -> dict: ...
+
+    ``wrapper.cache`` is the cache; ``wrapper.calls`` counts real calls of the function.
+    """
+
+    def decorate(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+        in_flight: dict[Hashable, asyncio.Future[T]] = {}
+
+        @functools.wraps(fn)
+        async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+            k = key(*args, **kwargs)
+            with contextlib.suppress(KeyError):
+                return cache[k]
+            future = in_flight.get(k)
+            if future is None:
+                wrapper.calls += 1  # type: ignore[attr-defined]
+                future = asyncio.ensure_future(fn(*args, **kwargs))
+                in_flight[k] = future
+                future.add_done_callback(lambda done: _store(done, k))
+            return await asyncio.shield(future)
+
+        def _store(done: asyncio.Future[T], k: Hashable) -> None:
+            in_flight.pop(k, None)
+            if not done.cancelled() and done.exception() is None:
+                # a value too large for a size-bounded cache is simply not cached
+                with contextlib.suppress(ValueError):
+                    cache[k] = done.result()
+
+        wrapper.cache = cache  # type: ignore[attr-defined]
+        wrapper.calls = 0  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate

@@ -1,0 +1,180 @@
+"""Lesson 03 helpers: seeded traces, replays, counting doubles, async memo, L2 adapter."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import cachetools
+import pytest
+
+from labkit.async_cache import async_cached
+from labkit.lessons.n03_caching import reference
+from labkit.lessons.n03_caching.replay import blob_workload, replay_aside, replay_bytes
+from labkit.lessons.n03_caching.stores import JsonL2, open_l2
+from labkit.lessons.n03_caching.workload import (
+    CountingLoader,
+    FakeClock,
+    HitCounter,
+    MemoryL2,
+    product_key,
+    zipf_trace,
+)
+
+
+def test_zipf_trace_is_seeded_and_skewed() -> None:
+    ids = list(range(100, 200))
+    a = zipf_trace(ids, 2000, seed=42)
+    assert a == zipf_trace(ids, 2000, seed=42)
+    assert a != zipf_trace(ids, 2000, seed=7)
+    counts = Counter(a)
+    assert counts.most_common(1)[0][0] == 100  # rank 0 is the most requested
+    assert counts[100] > 5 * counts[150]
+    with pytest.raises(ValueError):
+        zipf_trace([], 10, seed=1)
+
+
+def test_hit_counter() -> None:
+    counter = HitCounter()
+    assert counter.hit_rate == 0.0
+    for status in ("hit", "miss", "hit", "hit"):
+        counter.record(status)
+    assert (counter.hits, counter.misses, counter.hit_rate) == (3, 1, 0.75)
+    assert "75%" in str(counter)
+
+
+def test_replay_bytes_counts_bound_and_expiry() -> None:
+    values, trace = blob_workload(3, keys=40, n=300)
+    clock = FakeClock()
+    bounded = replay_bytes(
+        reference.make_product_cache(10_000, 20, clock), clock, values, trace, ttl=20
+    )
+    assert bounded.max_bytes_held <= 10_000
+    assert bounded.expired_served == 0 and bounded.wrong_values == 0
+    assert 0 < bounded.hits < len(trace)
+    clock = FakeClock()
+    unbounded = replay_bytes({}, clock, values, trace, ttl=20)
+    assert unbounded.max_bytes_held > 10_000
+    assert unbounded.expired_served > 0
+
+
+def test_replay_aside_labels_and_loads() -> None:
+    truth = {i: {"id": i} for i in range(1, 11)}
+    trace = [1, 2, 1, 1, 3, 2]
+    got = asyncio.run(replay_aside(reference.cached_get, {}, truth, trace))
+    assert (got.counter.hits, got.loads, got.dishonest_labels, got.wrong_products) == (3, 3, 0, [])
+
+    async def lying(pid: int, cache: Any, load: Any) -> tuple[object, str]:
+        product, _ = await reference.cached_get(pid, cache, load)
+        return product, "hit"
+
+    lied = asyncio.run(replay_aside(lying, {}, truth, trace))
+    assert lied.dishonest_labels == 3
+
+
+def test_counting_loader_counts_concurrency_and_fails_once() -> None:
+    load = CountingLoader({"a": 1}, delay=0.001, fail_keys={"b"})
+
+    async def scenario() -> list[object]:
+        return await asyncio.gather(load("a"), load("a"), load("b"), return_exceptions=True)
+
+    results = asyncio.run(scenario())
+    assert results[:2] == [1, 1] and isinstance(results[2], ConnectionError)
+    assert (load.calls, load.max_running) == (3, 3)
+    assert asyncio.run(load("b")) is None  # the failure happens once
+
+
+def test_memory_l2_counts_and_breaks() -> None:
+    l2 = MemoryL2()
+    asyncio.run(l2.set("k", {"v": 1}))
+    assert asyncio.run(l2.get("k")) == {"v": 1}
+    assert (l2.gets, l2.hits, l2.sets) == (1, 1, 1)
+    broken = MemoryL2(broken=True)
+    with pytest.raises(ConnectionError):
+        asyncio.run(broken.get("k"))
+    assert broken.errors == 1
+
+
+def test_reference_single_flight_shares_one_load() -> None:
+    load = CountingLoader({7: "seven"}, delay=0.005)
+
+    async def scenario() -> list[object]:
+        get = reference.make_single_flight(load)
+        return list(await asyncio.gather(*(get(7) for _ in range(100))))
+
+    assert asyncio.run(scenario()) == ["seven"] * 100
+    assert load.calls == 1
+
+
+def test_cachetools_decorator_caches_the_coroutine_pitfall() -> None:
+    """The pitfall the lesson teaches (cachetools #92): still true of the installed version."""
+
+    @cachetools.cached(cachetools.LRUCache(maxsize=8))
+    async def double(x: int) -> int:
+        return 2 * x
+
+    async def scenario() -> None:
+        assert await double(2) == 4
+        with pytest.raises(RuntimeError, match="already awaited"):
+            await double(2)
+
+    asyncio.run(scenario())
+
+
+def test_async_cached_stores_results_and_dedupes() -> None:
+    calls = 0
+
+    @async_cached(cachetools.TTLCache(maxsize=8, ttl=60))
+    async def double(x: int) -> int:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.001)
+        return 2 * x
+
+    async def scenario() -> list[int]:
+        first = await asyncio.gather(*(double(3) for _ in range(20)))
+        return [*first, await double(3), await double(4)]
+
+    assert asyncio.run(scenario()) == [6] * 21 + [8]
+    assert calls == 2
+    assert double.calls == 2  # type: ignore[attr-defined]
+
+
+def test_async_cached_does_not_cache_failures() -> None:
+    attempts = 0
+
+    @async_cached({})
+    async def flaky() -> str:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            raise ConnectionError("down")
+        return "up"
+
+    async def scenario() -> str:
+        with pytest.raises(ConnectionError):
+            await flaky()
+        return await flaky()
+
+    assert asyncio.run(scenario()) == "up"
+
+
+def test_json_l2_round_trip_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LABKIT_REDIS_URL", raising=False)
+    l2 = open_l2(tmp_path / "l2")
+    assert isinstance(l2, JsonL2) and l2.name == "disk"
+
+    async def scenario() -> tuple[object, object, object]:
+        missing = await l2.get(product_key(1))
+        await l2.set(product_key(1), {"id": 1, "price_cents": 990})
+        found = await l2.get(product_key(1))
+        await l2.delete(product_key(1))
+        return missing, found, await l2.get(product_key(1))
+
+    assert asyncio.run(scenario()) == (None, {"id": 1, "price_cents": 990}, None)
+    # a second handle on the same directory sees the same entries: that is what "shared" means
+    other = open_l2(tmp_path / "l2")
+    asyncio.run(l2.set("k", [1, 2]))
+    assert asyncio.run(other.get("k")) == [1, 2]
