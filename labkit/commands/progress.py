@@ -1,0 +1,40 @@
+"""``labkit progress``: the learner's checks so far, one table per notebook."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "progress",
+        help="show your check results so far, per notebook",
+        description="Show every exercise with its best points, attempts and last verdict.",
+    )
+    parser.add_argument("notebook", nargs="?", help="only this notebook, e.g. 02")
+    parser.add_argument("--json", action="store_true", help="print the rows as JSON")
+    parser.add_argument(
+        "--reset",
+        action="store_true",
+        help="start afresh: the store is moved aside (never deleted) and its new name printed",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from labkit.grading.progress import ProgressStore
+    from labkit.grading.progress_view import progress_report
+
+    store = ProgressStore()
+    if args.reset:
+        moved = store.reset()
+        print(f"progress moved to {moved}" if moved else f"no progress stored yet ({store.path})")
+        return 0
+    report = progress_report(args.notebook, store=store)
+    if args.json:
+        print(json.dumps(report.to_frame().to_dict(orient="records"), indent=2, default=str))
+    else:
+        print(report)
+    return 0
