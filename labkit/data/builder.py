@@ -1,0 +1,196 @@
+"""Build a dataset file atomically, and keep the shared copy present and healthy (``ensure``)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from labkit.data.dataset import Dataset, find_problem, read_dataset, write_meta
+from labkit.data.fingerprint import Fingerprint, table_columns
+from labkit.data.generator import GENERATOR_VERSION, generate
+from labkit.data.location import data_dir, dataset_filename
+from labkit.data.schema import DEFAULT_SEED, SCHEMA, SIZES
+from labkit.errors import DatasetError
+
+INSERT_CHUNK = 100_000
+
+
+def check_size(size: object) -> str:
+    if not isinstance(size, str) or size not in SIZES:
+        raise DatasetError(f"unknown dataset size {size!r}: choose one of {', '.join(SIZES)}")
+    return size
+
+
+def check_seed(seed: object) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise DatasetError(f"the seed must be a whole number ≥ 0, got {seed!r}")
+    return seed
+
+
+def _target(path: str | os.PathLike[str] | None, size: str, seed: int) -> Path:
+    if path is None:
+        return data_dir() / dataset_filename(size, seed)
+    target = Path(path).expanduser()
+    if target.is_dir():
+        target = target / dataset_filename(size, seed)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatasetError(f"cannot create folder {target.parent}: {exc.strerror or exc}") from None
+    if not os.access(target.parent, os.W_OK):
+        raise DatasetError(f"cannot write to {target.parent}: permission denied")
+    return target
+
+
+def build(
+    size: str = "small",
+    seed: int = DEFAULT_SEED,
+    path: str | os.PathLike[str] | None = None,
+    progress: bool = False,
+) -> Dataset:
+    """Generate the dataset and write it to ``path`` (default: ``data_dir()/<size>-<seed>.sqlite``).
+
+    The file is written under a temporary name in the same folder and renamed into place, so a
+    reader never sees half a database, an interrupted build leaves nothing behind, and two
+    processes building the same file at once both end with a complete one.
+    """
+    size, seed = check_size(size), check_seed(seed)
+    target = _target(path, size, seed)
+    started = time.perf_counter()
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        fingerprint = _write(tmp, size, seed, progress)
+        seconds = time.perf_counter() - started
+        conn = sqlite3.connect(tmp)
+        try:
+            with conn:
+                write_meta(
+                    conn,
+                    {
+                        "format": "labkit-dataset",
+                        "generator_version": GENERATOR_VERSION,
+                        "size": size,
+                        "seed": seed,
+                        "fingerprint": fingerprint,
+                        "counts": dict(SIZES[size]),
+                        "build_seconds": round(seconds, 4),
+                    },
+                )
+        finally:
+            conn.close()
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except sqlite3.Error as exc:
+        raise DatasetError(f"could not write {target}: {exc}") from None
+    except OSError as exc:
+        raise DatasetError(f"could not write {target}: {exc.strerror or exc}") from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    return Dataset(
+        path=target,
+        size=size,
+        seed=seed,
+        fingerprint=fingerprint,
+        counts=dict(SIZES[size]),
+        seconds=seconds,
+        built_now=True,
+    )
+
+
+def _write(tmp: Path, size: str, seed: int, progress: bool) -> str:
+    """Create the schema and insert every row in one transaction; return the fingerprint."""
+    conn = sqlite3.connect(tmp, isolation_level=None)
+    bar = _progress_bar(size) if progress else None
+    try:
+        # Safe only because the file is private until the rename: a crash loses a temp file.
+        conn.execute("PRAGMA journal_mode = OFF")
+        conn.execute("PRAGMA synchronous = OFF")
+        conn.execute("PRAGMA cache_size = -131072")  # 128 MiB: keeps page spills off the hot path
+        conn.executescript(SCHEMA)
+        fp = Fingerprint()
+        conn.execute("BEGIN")
+        for table in generate(size, seed):
+            columns = table_columns(conn, table.name)
+            fp.table(table.name, columns)
+            sql = f"INSERT INTO {table.name} VALUES ({', '.join('?' * len(columns))})"
+            for chunk in _chunks(table.rows):
+                conn.executemany(sql, chunk)
+                fp.rows(chunk)
+                if bar is not None:
+                    bar.update(len(chunk))
+        conn.execute("COMMIT")
+        return fp.hexdigest()
+    finally:
+        conn.close()
+        if bar is not None:
+            bar.close()
+
+
+def _chunks(rows: list[tuple[object, ...]]) -> Iterator[list[tuple[object, ...]]]:
+    for start in range(0, len(rows), INSERT_CHUNK):
+        yield rows[start : start + INSERT_CHUNK]
+
+
+def _progress_bar(size: str) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=sum(SIZES[size].values()),
+        desc=f"building {size}",
+        unit=" rows",
+        unit_scale=True,
+        leave=False,
+    )
+
+
+@contextlib.contextmanager
+def _build_lock(target: Path) -> Iterator[None]:
+    """Serialise builds of one file across processes (pytest-xdist workers, notebooks)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: two builders just both build; the rename keeps it safe
+        yield
+        return
+    lock_path = target.with_name(target.name + ".lock")
+    try:
+        handle = open(lock_path, "a+b")  # noqa: SIM115 - held for the whole block
+    except OSError:
+        yield
+        return
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        handle.close()
+
+
+def ensure(size: str = "small", seed: int = DEFAULT_SEED, progress: bool = False) -> Dataset:
+    """The shared dataset in ``data_dir()``: returned at once when healthy, else (re)built.
+
+    "Healthy" is checked cheaply (SQLite quick_check, metadata, schema objects, row counts);
+    a missing, damaged or modified file is rebuilt with a one-line message saying why.
+    """
+    size, seed = check_size(size), check_seed(seed)
+    target = data_dir() / dataset_filename(size, seed)
+    problem = find_problem(target, size, seed)
+    if problem is None:
+        return read_dataset(target)
+    with _build_lock(target):
+        problem = find_problem(target, size, seed)  # another process may have just built it
+        if problem is None:
+            return read_dataset(target)
+        if problem != "is missing":
+            print(f"labkit: the {size} dataset at {target} {problem}: rebuilding it")
+        else:
+            print(f"labkit: building the {size} dataset (seed {seed}) at {target}")
+        return build(size, seed, target, progress=progress)

@@ -1,0 +1,70 @@
+"""Private copies of a dataset, so a check or an experiment cannot spoil the shared one."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from labkit.data.builder import check_seed, check_size, ensure
+from labkit.data.dataset import open_readonly
+from labkit.data.location import dataset_filename
+from labkit.data.schema import DEFAULT_SEED
+from labkit.errors import DatasetError
+
+_SIDE_FILES = ("-journal", "-wal", "-shm")
+
+
+def fresh_copy(
+    size: str = "tiny", seed: int = DEFAULT_SEED, dest: str | os.PathLike[str] | None = None
+) -> Path:
+    """Copy the dataset (building it first if needed) with SQLite's backup API; return the copy.
+
+    ``dest`` defaults to a new file in the system temp folder; the caller deletes it (or use
+    ``isolated_copy``, which does).
+    """
+    size, seed = check_size(size), check_seed(seed)
+    source = ensure(size, seed).path
+    if dest is None:
+        fd, name = tempfile.mkstemp(prefix=f"labkit-{size}-{seed}-", suffix=".sqlite")
+        os.close(fd)
+        target = Path(name)
+    else:
+        target = Path(dest).expanduser()
+        if target.is_dir():
+            target = target / dataset_filename(size, seed)
+    try:
+        src = open_readonly(source)
+        try:
+            dst = sqlite3.connect(target)
+            try:
+                src.backup(dst)
+            finally:
+                dst.close()
+        finally:
+            src.close()
+    except (sqlite3.Error, OSError) as exc:
+        remove_database(target)
+        raise DatasetError(f"could not copy the {size} dataset to {target}: {exc}") from None
+    return target
+
+
+def remove_database(path: str | os.PathLike[str]) -> None:
+    """Delete a database file and the journal files SQLite may have left beside it."""
+    base = Path(path)
+    for candidate in (base, *(base.with_name(base.name + s) for s in _SIDE_FILES)):
+        with contextlib.suppress(FileNotFoundError):
+            candidate.unlink()
+
+
+@contextlib.contextmanager
+def isolated_copy(size: str = "tiny", seed: int = DEFAULT_SEED) -> Iterator[Path]:
+    """``with isolated_copy("tiny") as path: ...`` — a fresh copy, deleted afterwards."""
+    path = fresh_copy(size, seed)
+    try:
+        yield path
+    finally:
+        remove_database(path)
