@@ -1,0 +1,85 @@
+"""Latency recording: HdrHistogram (microseconds, 3 significant digits) plus exact extremes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from hdrh.histogram import HdrHistogram
+
+LOWEST_US = 1
+HIGHEST_US = 3_600_000_000  # an hour: nothing a load test records can overflow it
+DIGITS = 3  # values within 0.1 %: percentiles as good as sorting every sample
+PERCENTILES = (50.0, 95.0, 99.0, 99.9)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Percentiles in milliseconds of one latency distribution."""
+
+    count: int
+    p50: float
+    p95: float
+    p99: float
+    p999: float
+    max: float
+    mean: float
+
+
+class LatencyRecorder:
+    """Records latencies in seconds; answers percentiles in milliseconds."""
+
+    def __init__(self) -> None:
+        self.histogram = HdrHistogram(LOWEST_US, HIGHEST_US, DIGITS)
+        self.max_seconds = 0.0
+
+    def record(self, seconds: float) -> None:
+        micros = max(LOWEST_US, min(HIGHEST_US, round(seconds * 1e6)))
+        self.histogram.record_value(micros)
+        self.max_seconds = max(self.max_seconds, seconds)
+
+    @property
+    def count(self) -> int:
+        return int(self.histogram.get_total_count())
+
+    def summary(self) -> Summary:
+        if self.count == 0:
+            return Summary(0, *(float("nan"),) * 6)
+        p50, p95, p99, p999 = (
+            self.histogram.get_value_at_percentile(p) / 1000 for p in PERCENTILES
+        )
+        return Summary(
+            count=self.count,
+            p50=p50,
+            p95=p95,
+            p99=p99,
+            p999=p999,
+            max=self.max_seconds * 1000,
+            mean=self.histogram.get_mean_value() / 1000,
+        )
+
+    def values_ms(self) -> list[tuple[float, int]]:
+        """(latency ms, how many) for every recorded bucket, for plots."""
+        return [
+            (item.value_iterated_to / 1000, item.count_at_value_iterated_to)
+            for item in self.histogram.get_recorded_iterator()
+        ]
+
+    def encode(self) -> str:
+        return str(self.histogram.encode().decode("ascii"))
+
+    @classmethod
+    def decode(cls, text: str, max_seconds: float) -> LatencyRecorder:
+        recorder = cls()
+        if text:
+            recorder.histogram.add(HdrHistogram.decode(text.encode("ascii")))
+        recorder.max_seconds = max_seconds
+        return recorder
+
+    @classmethod
+    def merged(cls, parts: Iterable[LatencyRecorder]) -> LatencyRecorder:
+        total = cls()
+        for part in parts:
+            total.histogram.add(part.histogram)
+            total.max_seconds = max(total.max_seconds, part.max_seconds)
+        return total

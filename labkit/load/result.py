@@ -1,0 +1,229 @@
+"""``LoadResult``: what a load test measured, per endpoint and overall."""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from labkit.errors import LoadError
+from labkit.load.histogram import LatencyRecorder
+
+FORMAT_VERSION = 1
+OVERALL = "overall"
+
+
+@dataclass
+class EndpointLoad:
+    """Recordings for one endpoint (or all of them): response time, service time, outcomes."""
+
+    response: LatencyRecorder = field(default_factory=LatencyRecorder)
+    service: LatencyRecorder = field(default_factory=LatencyRecorder)  # open loop only
+    ok: int = 0
+    errors: int = 0
+    statuses: Counter[str] = field(default_factory=Counter)
+    bytes_received: int = 0
+
+    @property
+    def count(self) -> int:
+        return self.ok + self.errors
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "response": self.response.encode(),
+            "response_max_s": self.response.max_seconds,
+            "service": self.service.encode(),
+            "service_max_s": self.service.max_seconds,
+            "ok": self.ok,
+            "errors": self.errors,
+            "statuses": dict(self.statuses),
+            "bytes_received": self.bytes_received,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> EndpointLoad:
+        return cls(
+            response=LatencyRecorder.decode(data["response"], data["response_max_s"]),
+            service=LatencyRecorder.decode(data["service"], data["service_max_s"]),
+            ok=int(data["ok"]),
+            errors=int(data["errors"]),
+            statuses=Counter(data["statuses"]),
+            bytes_received=int(data.get("bytes_received", 0)),
+        )
+
+    @classmethod
+    def merged(cls, parts: list[EndpointLoad]) -> EndpointLoad:
+        statuses: Counter[str] = Counter()
+        for part in parts:
+            statuses.update(part.statuses)
+        return cls(
+            response=LatencyRecorder.merged(p.response for p in parts),
+            service=LatencyRecorder.merged(p.service for p in parts),
+            ok=sum(p.ok for p in parts),
+            errors=sum(p.errors for p in parts),
+            statuses=statuses,
+            bytes_received=sum(p.bytes_received for p in parts),
+        )
+
+
+@dataclass
+class LoadResult:
+    """A load test's measurements. Latencies in ms; ``rps`` counts completed requests.
+
+    In open-loop mode (``rate`` set) response time is measured from each request's intended
+    send time (coordinated omission corrected) and ``service`` percentiles from the actual send.
+    """
+
+    target: str
+    mode: str  # "closed" (virtual users) or "open" (fixed arrival rate)
+    duration: float  # seconds measured (warm-up excluded)
+    warmup: float
+    endpoints: dict[str, EndpointLoad]
+    vus: int | None = None
+    rate: float | None = None
+    started_at: str = ""
+    late: int = 0
+    dropped: int = 0
+    warnings: list[str] = field(default_factory=list)
+    aborted: str | None = None
+    server: dict[str, Any] | None = None  # resource use sampled during the run
+    generator_cpu_percent: float | None = None
+    label: str | None = None
+    environment: dict[str, str] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ derived figures
+    @property
+    def overall(self) -> EndpointLoad:
+        return EndpointLoad.merged(list(self.endpoints.values()))
+
+    @property
+    def complete(self) -> bool:
+        return self.aborted is None
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per endpoint then "overall": the figures every table and report shows."""
+        rows = []
+        for name, load in [*self.endpoints.items(), (OVERALL, self.overall)]:
+            summary = load.response.summary()
+            row: dict[str, Any] = {
+                "endpoint": name,
+                "requests": load.count,
+                "rps": load.count / self.duration if self.duration > 0 else math.nan,
+                "p50_ms": summary.p50,
+                "p95_ms": summary.p95,
+                "p99_ms": summary.p99,
+                "p99.9_ms": summary.p999,
+                "max_ms": summary.max,
+                "mean_ms": summary.mean,
+                "error_rate": load.errors / load.count if load.count else math.nan,
+                "errors": load.errors,
+            }
+            if self.mode == "open":
+                service = load.service.summary()
+                row |= {"service_p50_ms": service.p50, "service_p99_ms": service.p99}
+            rows.append(row)
+        return rows
+
+    def figure(self, name: str, endpoint: str = OVERALL) -> float:
+        """One number, e.g. ``result.figure("p95_ms")`` or ``figure("rps", "/api/feed")``."""
+        for row in self.rows():
+            if row["endpoint"] == endpoint:
+                return float(row[name])
+        raise LoadError(f"no endpoint {endpoint!r} in this result; have {list(self.endpoints)}")
+
+    @property
+    def rps(self) -> float:
+        return self.figure("rps")
+
+    @property
+    def p50(self) -> float:
+        return self.figure("p50_ms")
+
+    @property
+    def p95(self) -> float:
+        return self.figure("p95_ms")
+
+    @property
+    def p99(self) -> float:
+        return self.figure("p99_ms")
+
+    @property
+    def error_rate(self) -> float:
+        return self.figure("error_rate")
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows()).set_index("endpoint")
+
+    # ------------------------------------------------------------------ files
+    def to_json(self, path: str | Path | None = None) -> str:
+        data = asdict(self) | {
+            "format": FORMAT_VERSION,
+            "endpoints": {name: load.to_json() for name, load in self.endpoints.items()},
+            "summary": self.rows(),  # for people and other tools; recomputed on load
+        }
+        text = json.dumps(data, indent=2, allow_nan=True)
+        if path is not None:
+            Path(path).write_text(text)
+        return text
+
+    @classmethod
+    def from_json(cls, path_or_text: str | Path) -> LoadResult:
+        text = str(path_or_text)
+        try:
+            if not text.lstrip().startswith("{"):
+                text = Path(path_or_text).read_text()
+            data = json.loads(text)
+            if data.get("format") != FORMAT_VERSION:
+                raise LoadError(
+                    f"{path_or_text}: not a labkit load result (format {FORMAT_VERSION})"
+                )
+            data.pop("format")
+            data.pop("summary", None)
+            data["endpoints"] = {k: EndpointLoad.from_json(v) for k, v in data["endpoints"].items()}
+            return cls(**data)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise LoadError(f"cannot read load result {path_or_text}: {exc}") from exc
+
+    # ------------------------------------------------------------------ views
+    def plot(self, kind: str = "cdf", ax: Any = None) -> Any:
+        """Latency CDF (``kind="cdf"``) or histogram (``kind="hist"``) per endpoint."""
+        from labkit.plots import latency_cdf, latency_histogram
+
+        if kind == "cdf":
+            return latency_cdf(self, ax=ax)
+        if kind in ("hist", "histogram"):
+            return latency_histogram(self, ax=ax)
+        raise LoadError(f"unknown plot kind {kind!r}: use 'cdf' or 'hist'")
+
+    def headline(self) -> str:
+        shape = f"{self.vus} VUs" if self.mode == "closed" else f"{self.rate:g} req/s offered"
+        return (
+            f"{self.label or self.target}: {shape} × {self.duration:.1f} s — "
+            f"{self.rps:,.0f} req/s, p50 {self.p50:.1f} ms, p95 {self.p95:.1f} ms, "
+            f"p99 {self.p99:.1f} ms, errors {self.error_rate:.1%}"
+        )
+
+    def notes(self) -> list[str]:
+        notes = list(self.warnings)
+        if self.mode == "open":
+            notes.append(f"{self.late} late starts, {self.dropped} dropped (never sent)")
+        if self.aborted:
+            notes.insert(0, f"run stopped early: {self.aborted} (partial results)")
+        return notes
+
+    def __str__(self) -> str:
+        table = self.to_frame().to_string(float_format=lambda v: f"{v:,.2f}")
+        return "\n".join([self.headline(), table, *self.notes()])
+
+    def _repr_html_(self) -> str:
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes())
+        frame = self.to_frame().to_html(float_format=lambda v: f"{v:,.2f}")
+        return f"<p><b>{html.escape(self.headline())}</b></p>{frame}" + (
+            f"<ul>{notes}</ul>" if notes else ""
+        )
