@@ -89,17 +89,18 @@ class Registry:
     def _unknown_id_message(self, exercise_id: str) -> str:
         ids = sorted(self._exercises)
         if not ids:
-            return f"no exercise {exercise_id!r}: no exercises are registered"
+            return f"No exercise {exercise_id!r}: no exercises are registered"
         close = difflib.get_close_matches(exercise_id, ids, n=3, cutoff=0.6)
         if not close:
             prefix = exercise_id.split(".", 1)[0]
             close = [i for i in ids if i.split(".", 1)[0] == prefix][:5]
         if close:
-            options = ", ".join(repr(c) for c in close)
-            return f"no exercise {exercise_id!r}. Did you mean {options}?"
+            quoted = [repr(c) for c in close]
+            options = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+            return f"No exercise {exercise_id!r}. Did you mean {options}?"
         notebooks = sorted({i.split(".", 1)[0] for i in ids})
         return (
-            f"no exercise {exercise_id!r}. Exercise ids look like '<notebook>.<name>'; "
+            f"No exercise {exercise_id!r}. Exercise ids look like '<notebook>.<name>'; "
             f"notebooks with exercises: {', '.join(notebooks)}"
         )
 

@@ -1,6 +1,6 @@
 """Answers used to prove that every check discriminates, one module per lesson.
 
-``tests/answers/<lesson module stem>.py`` (e.g. ``n02_queries.py`` for ``labkit.lessons.n02_queries``)
+``tests/answers/<lesson module stem>.py`` (``n02_queries.py`` for ``labkit.lessons.n02_queries``)
 defines ``CASES = {exercise_id: Case(...)}``. ``tests/test_discrimination.py`` runs each entry
 against its exercise under the default seed and a second seed.
 
