@@ -294,8 +294,8 @@ async def transaction_never_commits(db: Any) -> AsyncIterator[Any]:
 CASES = {
     "02.n_plus_one": Case(
         stub=(stub,),
-        reference=(users_with_posts_join,),
-        alternatives=[(users_with_posts_batched,)],
+        reference=(users_with_posts_batched,),
+        alternatives=[(users_with_posts_join,)],
         wrong={
             "n_plus_one": (users_with_posts_n_plus_one,),
             "inner_join_drops_users": (users_with_posts_inner_join,),
@@ -324,8 +324,8 @@ CASES = {
     ),
     "02.feed_index": Case(
         stub=(stub,),
-        reference=(add_feed_index_reference,),
-        alternatives=[(feed_index_partial,), (feed_index_three_columns,)],
+        reference=(feed_index_partial,),
+        alternatives=[(add_feed_index_reference,), (feed_index_three_columns,)],
         wrong={
             "author_only_sorts": (feed_index_author_only,),
             "created_only_scans": (feed_index_created_only,),
