@@ -1,0 +1,38 @@
+"""Database helpers for lessons: connections with simulated latency, statement logs, plans, a pool.
+
+>>> async with connect(path, latency_ms=1) as db:
+...     with statement_log(db) as log:
+...         await db.execute_fetchall("SELECT * FROM users WHERE id = ?", (1,))
+...     log.count
+1
+"""
+
+from __future__ import annotations
+
+from labkit.db.connection import LabConnection, SyncLabConnection, connect, sync_connect
+from labkit.db.plans import Plan, explain
+from labkit.db.pool import Pool
+from labkit.db.statements import (
+    SlowStatementLog,
+    Statement,
+    StatementLog,
+    normalise_sql,
+    slow_statement_log,
+    statement_log,
+)
+
+__all__ = [
+    "LabConnection",
+    "Plan",
+    "Pool",
+    "SlowStatementLog",
+    "Statement",
+    "StatementLog",
+    "SyncLabConnection",
+    "connect",
+    "explain",
+    "normalise_sql",
+    "slow_statement_log",
+    "statement_log",
+    "sync_connect",
+]
