@@ -119,9 +119,10 @@ async def request_timing(
             t_dns = clock()
             reader, writer = await asyncio.open_connection(str(infos[0][4][0]), port)
             t_connect = clock()
+            t_tls = t_connect
             if secure:
                 await writer.start_tls(ssl.create_default_context(), server_hostname=parts.hostname)
-            t_tls = clock()
+                t_tls = clock()
             writer.write(request)
             await writer.drain()
             first = await reader.read(1)
