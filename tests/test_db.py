@@ -1,0 +1,314 @@
+"""Database helpers: statement counting, simulated latency, plans, pool, bad input."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiosqlite
+import pytest
+
+from labkit.data import build
+from labkit.db import (
+    Pool,
+    connect,
+    explain,
+    normalise_sql,
+    slow_statement_log,
+    statement_log,
+    sync_connect,
+)
+from labkit.errors import DatabaseError
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build("tiny", 42, tmp_path_factory.mktemp("db") / "tiny.sqlite").path
+
+
+@pytest.fixture
+def db_path(source: Path, tmp_path: Path) -> Iterator[Path]:
+    copy = tmp_path / "copy.sqlite"
+    copy.write_bytes(source.read_bytes())
+    yield copy
+
+
+class CountingSleep:
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
+async def posts_per_user_n_plus_one(db: aiosqlite.Connection, ids: list[int]) -> dict[int, int]:
+    out = {}
+    users = await db.execute_fetchall(
+        f"SELECT id FROM users WHERE id IN ({','.join('?' * len(ids))})", ids
+    )
+    for user in users:
+        async with db.execute("SELECT id FROM posts WHERE author_id = ?", (user[0],)) as cur:
+            out[user[0]] = len(await cur.fetchall())
+    return out
+
+
+def test_n_plus_one_is_counted_as_one_plus_n(db_path: Path) -> None:
+    async def scenario() -> int:
+        async with connect(db_path) as db:
+            with statement_log(db) as log:
+                await posts_per_user_n_plus_one(db, list(range(1, 11)))
+            return log.count
+
+    assert asyncio.run(scenario()) == 1 + 10
+
+
+def test_log_records_sql_params_and_shapes(db_path: Path) -> None:
+    async def scenario():  # type: ignore[no-untyped-def]
+        async with connect(db_path) as db:
+            with statement_log(db) as log:
+                await posts_per_user_n_plus_one(db, [1, 2, 3])
+            return log
+
+    log = asyncio.run(scenario())
+    assert log.statements[1].sql == "SELECT id FROM posts WHERE author_id = 1"
+    assert log.statements[1].params == (1,)
+    assert all(s.duration_s >= 0 for s in log.statements)
+    shapes = log.shapes()
+    assert shapes.iloc[0]["shape"] == "SELECT id FROM posts WHERE author_id = ?"
+    assert shapes.iloc[0]["count"] == 3
+    assert list(log.to_frame().columns) == ["sql", "params", "duration_ms"]
+    assert "4 SQL statements" in str(log)
+
+
+def test_statements_outside_the_block_are_not_logged(db_path: Path) -> None:
+    async def scenario() -> tuple[int, int]:
+        async with connect(db_path) as db:
+            await db.execute_fetchall("SELECT 1")
+            with statement_log(db) as outer:
+                await db.execute_fetchall("SELECT 2")
+                with statement_log(db) as inner:
+                    await db.execute_fetchall("SELECT 3")
+            await db.execute_fetchall("SELECT 4")
+            return outer.count, inner.count
+
+    assert asyncio.run(scenario()) == (2, 1)
+
+
+def test_a_plain_aiosqlite_connection_can_be_logged(db_path: Path) -> None:
+    async def scenario() -> int:
+        async with aiosqlite.connect(db_path) as db:
+            with statement_log(db) as log:
+                await posts_per_user_n_plus_one(db, [1, 2])
+            return log.count
+
+    assert asyncio.run(scenario()) == 3
+
+
+def test_concurrent_statements_are_all_logged(db_path: Path) -> None:
+    async def scenario() -> int:
+        async with connect(db_path) as db:
+            with statement_log(db) as log:
+                await asyncio.gather(*(db.execute_fetchall("SELECT ?", (i,)) for i in range(50)))
+            return log.count
+
+    assert asyncio.run(scenario()) == 50
+
+
+def test_latency_is_one_sleep_per_statement(db_path: Path) -> None:
+    sleep = CountingSleep()
+
+    async def scenario() -> None:
+        async with connect(db_path, latency_ms=5, sleep=sleep) as db:
+            await posts_per_user_n_plus_one(db, [1, 2, 3, 4])
+
+    asyncio.run(scenario())
+    assert sleep.calls == [0.005] * 5
+
+
+def test_latency_really_waits(db_path: Path) -> None:
+    async def scenario() -> float:
+        async with connect(db_path, latency_ms=10) as db:
+            loop = asyncio.get_running_loop()
+            start = loop.time()
+            for i in range(5):
+                await db.execute_fetchall("SELECT ?", (i,))
+            return loop.time() - start
+
+    assert asyncio.run(scenario()) >= 5 * 0.010  # a lower bound: never flaky
+
+
+def test_sync_connection_latency_and_log(db_path: Path) -> None:
+    conn = sync_connect(db_path, latency_ms=1)
+    try:
+        with statement_log(conn) as log:
+            for i in range(3):
+                conn.execute("SELECT * FROM users WHERE id = ?", (i,)).fetchall()
+        assert log.count == 3
+        assert all(s.duration_s >= 0 for s in log.statements)
+    finally:
+        conn.close()
+
+
+def test_explain_tells_scan_from_search(db_path: Path) -> None:
+    sql = "SELECT * FROM posts AS p WHERE p.author_id = ?"
+
+    async def scenario():  # type: ignore[no-untyped-def]
+        async with connect(db_path) as db:
+            before = await explain(db, sql, (3,))
+            await db.execute("CREATE INDEX idx_posts_author ON posts(author_id)")
+            after = await explain(db, sql, (3,))
+            return before, after
+
+    before, after = asyncio.run(scenario())
+    assert before.scans("posts") and before.scans() and not before.searches("posts")
+    assert not before.uses_index("idx_posts_author")
+    assert after.searches("posts") and not after.scans("posts")
+    assert after.uses_index("idx_posts_author")
+    assert "SEARCH" in str(after) and list(after.frame.columns) == ["id", "parent", "detail"]
+
+
+def test_explain_bad_sql_is_one_line(db_path: Path) -> None:
+    async def scenario() -> None:
+        async with connect(db_path) as db:
+            await explain(db, "SELECT * FROM nowhere")
+
+    with pytest.raises(DatabaseError, match="explain: no such table: nowhere"):
+        asyncio.run(scenario())
+
+
+def test_slow_statement_log_keeps_only_slow_ones(db_path: Path) -> None:
+    async def scenario():  # type: ignore[no-untyped-def]
+        async with connect(db_path) as db:
+            with slow_statement_log(db, threshold_ms=0) as everything:
+                with slow_statement_log(db, threshold_ms=60_000) as slow:
+                    await db.execute_fetchall("SELECT count(*) FROM comments")
+            return everything, slow
+
+    everything, slow = asyncio.run(scenario())
+    assert everything.count == 1 and slow.count == 0
+
+
+def test_pool_reuses_connections_and_limits_them(db_path: Path) -> None:
+    async def scenario() -> dict[str, object]:
+        async with Pool(db_path, size=2, acquire_timeout=5) as pool:
+            active = 0
+            peak = 0
+
+            async def job() -> None:
+                nonlocal active, peak
+                async with pool.acquire() as db:
+                    active += 1
+                    peak = max(peak, active)
+                    await db.execute_fetchall("SELECT 1")
+                    await asyncio.sleep(0.01)
+                    active -= 1
+
+            await asyncio.gather(*(job() for _ in range(6)))
+            return {**pool.stats, "peak": peak}
+
+    stats = asyncio.run(scenario())
+    assert stats["peak"] == 2
+    assert stats["created"] == 2 and stats["acquired"] == 6 and stats["waited"] == 4
+
+
+def test_pool_acquire_timeout(db_path: Path) -> None:
+    async def scenario() -> dict[str, object]:
+        pool = Pool(db_path, size=1, acquire_timeout=0.05)
+        async with pool.acquire():
+            with pytest.raises(DatabaseError, match=r"no free connection after 0.05 s"):
+                async with pool.acquire():
+                    pass
+        await pool.close()
+        return pool.stats
+
+    stats = asyncio.run(scenario())
+    assert stats["timeouts"] == 1 and stats["acquired"] == 1
+
+
+def test_pool_connect_latency_is_paid_once_per_connection(db_path: Path) -> None:
+    sleep = CountingSleep()
+
+    async def scenario() -> None:
+        async with Pool(db_path, size=1, connect_latency_ms=50, sleep=sleep) as pool:
+            for _ in range(4):
+                async with pool.acquire() as db:
+                    await db.execute_fetchall("SELECT 1")
+
+    asyncio.run(scenario())
+    assert sleep.calls == [0.05]
+
+
+def test_statement_log_on_a_closed_connection(db_path: Path) -> None:
+    async def scenario() -> None:
+        db = await connect(db_path)
+        await db.close()
+        with statement_log(db):
+            pass
+
+    with pytest.raises(DatabaseError, match="statement_log: the connection is closed"):
+        asyncio.run(scenario())
+
+
+def test_statement_log_on_a_closed_sync_connection(db_path: Path) -> None:
+    conn = sqlite3.connect(db_path)
+    conn.close()
+    with pytest.raises(DatabaseError, match="the connection is closed"), statement_log(conn):
+        pass
+
+
+def test_statement_log_needs_a_connection() -> None:
+    with pytest.raises(DatabaseError, match="needs a database connection"), statement_log(42):
+        pass
+
+
+def test_connect_to_a_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(DatabaseError, match="no database at"):
+        connect(tmp_path / "typo.sqlite")
+    assert not (tmp_path / "typo.sqlite").exists()  # nothing created by mistake
+
+
+def test_connect_to_a_corrupt_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.sqlite"
+    bad.write_bytes(b"garbage" * 1000)
+
+    async def scenario() -> None:
+        async with connect(bad):
+            pass
+
+    with pytest.raises(DatabaseError, match="cannot open the database: file is not a database"):
+        asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("value", [-1, "1", float("nan")])
+def test_bad_latency(db_path: Path, value: object) -> None:
+    with pytest.raises(DatabaseError, match="latency_ms must be a number"):
+        connect(db_path, latency_ms=value)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("size", "timeout"), [(0, 1.0), (2, 0), (2, -1)])
+def test_bad_pool_arguments(db_path: Path, size: int, timeout: float) -> None:
+    with pytest.raises(DatabaseError, match="must be"):
+        Pool(db_path, size=size, acquire_timeout=timeout)
+
+
+def test_readonly_connection_refuses_writes(db_path: Path) -> None:
+    async def scenario() -> None:
+        async with connect(db_path, readonly=True) as db:
+            await db.execute("DELETE FROM users")
+
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("sql", "shape"),
+    [
+        ("SELECT * FROM t WHERE a = 12 AND b = 'x''y'", "SELECT * FROM t WHERE a = ? AND b = ?"),
+        ("SELECT * FROM t2 WHERE id IN (1, 2, 3)", "SELECT * FROM t2 WHERE id IN (?…)"),
+        ("SELECT  1.5,\n  -3", "SELECT ?, ?"),
+    ],
+)
+def test_normalise_sql(sql: str, shape: str) -> None:
+    assert normalise_sql(sql) == shape
