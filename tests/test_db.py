@@ -181,9 +181,11 @@ def test_explain_bad_sql_is_one_line(db_path: Path) -> None:
 def test_slow_statement_log_keeps_only_slow_ones(db_path: Path) -> None:
     async def scenario():  # type: ignore[no-untyped-def]
         async with connect(db_path) as db:
-            with slow_statement_log(db, threshold_ms=0) as everything:
-                with slow_statement_log(db, threshold_ms=60_000) as slow:
-                    await db.execute_fetchall("SELECT count(*) FROM comments")
+            with (
+                slow_statement_log(db, threshold_ms=0) as everything,
+                slow_statement_log(db, threshold_ms=60_000) as slow,
+            ):
+                await db.execute_fetchall("SELECT count(*) FROM comments")
             return everything, slow
 
     everything, slow = asyncio.run(scenario())
