@@ -147,7 +147,7 @@ def test_interrupted_build_leaves_nothing_behind(
 ) -> None:
     from labkit.data import builder as build_module
 
-    def broken(size: str, seed: int):  # type: ignore[no-untyped-def]
+    def broken(size: str, seed: int):
         yield from []
         raise KeyboardInterrupt
 
