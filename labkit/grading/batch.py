@@ -242,9 +242,8 @@ def run_notebook(
         )
         with _kernel_environment(log_path):
             try:
-                asyncio.run(asyncio.wait_for(client.async_execute(), timeout=budget))
-            except TimeoutError:
-                status, detail = TIMED_OUT, f"the notebook exceeded its {budget:g} s budget"
+                if not asyncio.run(_execute_within(client, budget)):
+                    status, detail = TIMED_OUT, f"the notebook exceeded its {budget:g} s budget"
             except DeadKernelError as exc:
                 status, detail = KERNEL_DIED, str(exc).splitlines()[0] if str(exc) else ""
             except Exception as exc:  # a cell timeout, a kernel that cannot start...
@@ -253,6 +252,23 @@ def run_notebook(
         lines = log_path.read_text(encoding="utf-8").splitlines()
     rows = rows_from_log(str(path), lines, expected, reason)
     return NotebookRun(path, status, time.perf_counter() - started, rows, detail)
+
+
+async def _execute_within(client: Any, budget: float) -> bool:
+    """Run the notebook; False when the budget ran out (the kernel is then shut down).
+
+    Not ``asyncio.wait_for``: stopping the kernel while cancelling can raise DeadKernelError in
+    place of the timeout, and a timed-out run must be reported as one.
+    """
+    task = asyncio.ensure_future(client.async_execute())
+    done, _ = await asyncio.wait({task}, timeout=budget)
+    if done:
+        task.result()
+        return True
+    task.cancel()
+    with contextlib.suppress(BaseException):
+        await task
+    return False
 
 
 def _failed_run(

@@ -1,0 +1,150 @@
+"""``labkit check``: notebooks run headless; whatever did not report is "not run", never passed."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from labkit.errors import GradingError
+from labkit.grading.batch import (
+    COMPLETED,
+    KERNEL_DIED,
+    TIMED_OUT,
+    check_notebooks,
+    find_notebooks,
+    notebook_number,
+    rows_from_log,
+)
+from labkit.grading.registry import Registry
+from labkit.grading.result import NOT_RUN, NOT_YET, PASSED
+
+# Exercises defined inside the notebooks themselves (the kernel has its own registry); the
+# runner is told which exercises notebook 98 is expected to report.
+DEFINE = """
+from labkit.grading import exercise, check
+
+@exercise("98.double", title="Double it", answers=("double",))
+def grade_double(g, double):
+    g.expect_equal(g.call(double, 21), 42, what="double(21)")
+
+@exercise("98.half", title="Halve it", answers=("half",))
+def grade_half(g, half):
+    g.expect_equal(g.call(half, 42), 21, what="half(42)")
+"""
+
+EXPECTED = Registry()
+for _name in ("double", "half"):
+    EXPECTED.exercise(f"98.{_name}", title=_name, answers=(_name,))(lambda g, f: None)
+
+
+def write(folder: Path, name: str, *sources: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    nbformat.write(new_notebook(cells=[new_code_cell(s) for s in sources]), str(path))
+    return path
+
+
+def test_rows_from_log_marks_unreported_exercises_not_run() -> None:
+    lines = [
+        json.dumps({"exercise": "98.half", "verdict": "passed", "points": 1, "max_points": 1}),
+        '{"exercise": "98.dou',  # cut short by a dying kernel
+    ]
+    rows = rows_from_log("nb", lines, [("98.double", 1), ("98.half", 1)], "not run: kernel died")
+    assert [(r.exercise, r.verdict, r.message) for r in rows] == [
+        ("98.double", NOT_RUN, "not run: kernel died"),
+        ("98.half", PASSED, ""),
+    ]
+
+
+def test_find_notebooks_and_numbers(tmp_path: Path) -> None:
+    a = write(tmp_path / "class", "alice_02_query_tuning.ipynb", "1")
+    write(tmp_path / "class" / ".ipynb_checkpoints", "alice_02_query_tuning-checkpoint.ipynb", "1")
+    assert find_notebooks([tmp_path / "class"]) == [a]
+    assert notebook_number(a) == "02"
+    with pytest.raises(GradingError, match="no such notebook or folder"):
+        find_notebooks([tmp_path / "missing.ipynb"])
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(GradingError, match="not a notebook"):
+        find_notebooks([tmp_path / "notes.txt"])
+
+
+@pytest.mark.notebooks
+def test_check_collects_results_and_survives_a_dying_kernel(tmp_path: Path) -> None:
+    folder = tmp_path / "submissions"
+    good = write(
+        folder,
+        "a_98_demo.ipynb",
+        DEFINE,
+        "def double(x):\n    return 2 * x\ncheck('98.double', double)",
+        "def half(x):\n    return x // 3\ncheck('98.half', half)",
+        "raise ValueError('a broken cell does not stop the others')",
+    )
+    dying = write(
+        folder,
+        "b_98_demo.ipynb",
+        DEFINE,
+        "check('98.double', lambda x: x + x)",
+        "import os\nos._exit(1)",
+        "check('98.half', lambda x: x // 2)",
+    )
+    report = check_notebooks([folder], budget=60, registry=EXPECTED)
+    by_path = {run.path: run for run in report.runs}
+    assert by_path[good].status == COMPLETED
+    assert [(r.exercise, r.verdict) for r in by_path[good].rows] == [
+        ("98.double", PASSED),
+        ("98.half", NOT_YET),
+    ]
+    assert "half(42): expected 21, got 14" in by_path[good].rows[1].message
+    assert by_path[dying].status == KERNEL_DIED
+    assert [(r.exercise, r.verdict) for r in by_path[dying].rows] == [
+        ("98.double", PASSED),
+        ("98.half", NOT_RUN),
+    ]
+    rates = {r.exercise: (r.passed, r.submissions) for r in report.pass_rates()}
+    assert rates == {"98.double": (2, 2), "98.half": (0, 2)}
+
+    csv_path, json_path = tmp_path / "out.csv", tmp_path / "out.json"
+    report.write_csv(csv_path)
+    report.write_json(json_path)
+    assert csv_path.read_text().splitlines()[0].startswith("notebook,exercise,verdict,points")
+    assert len(csv_path.read_text().splitlines()) == 5
+    assert json.loads(json_path.read_text())["pass_rates"][0]["rate"] == 1.0
+
+
+@pytest.mark.notebooks
+def test_notebook_over_budget_is_timed_out_and_not_run(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "98_slow.ipynb",
+        DEFINE,
+        "check('98.double', lambda x: 2 * x)",
+        "import time\ntime.sleep(120)",
+    )
+    report = check_notebooks([path], budget=8, registry=EXPECTED)
+    run = report.runs[0]
+    assert run.status == TIMED_OUT
+    assert [(r.exercise, r.verdict) for r in run.rows] == [
+        ("98.double", PASSED),
+        ("98.half", NOT_RUN),
+    ]
+    assert run.rows[1].message == "not run: timed out"
+
+
+def test_check_command_rejects_missing_paths(tmp_path: Path) -> None:
+    from labkit.commands import check as command
+
+    args = argparse.Namespace(
+        paths=[str(tmp_path / "nope.ipynb")],
+        budget=10.0,
+        notebook=None,
+        kernel="python3",
+        csv=None,
+        json=None,
+    )
+    with pytest.raises(GradingError, match="no such notebook or folder"):
+        command.run(args)
