@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import atexit
 import multiprocessing
+import signal
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -28,9 +29,19 @@ def worker_pools(count: int = 2) -> list[ProcessPoolExecutor]:
     with _lock:
         while len(_workers) < count:
             _workers.append(
-                ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+                ProcessPoolExecutor(
+                    max_workers=1,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=ignore_interrupts,
+                )
             )
         return _workers[:count]
+
+
+def ignore_interrupts() -> None:
+    """Runs in each worker: Ctrl-C (or a kernel interrupt sent to the whole process group) is
+    for the kernel, not for an idle worker, which would die with a traceback and break the pool."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def lesson_pool() -> ProcessPoolExecutor:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +52,7 @@ class FakeService:
         self.slow_keys = frozenset(slow_keys)
         self.slow_ms = slow_ms
         self.stats = CallStats()
+        self.timeline: list[tuple[str, float, float]] = []  # (service, start s, end s)
         self._running: set[asyncio.Task[Any]] = set()
 
     # -- the services -------------------------------------------------------------------
@@ -107,6 +109,7 @@ class FakeService:
         task = asyncio.current_task()
         if task is not None:
             self._running.add(task)
+        started = time.perf_counter()
         try:
             await asyncio.sleep(
                 (self.latency_ms[name] if latency_ms is None else latency_ms) / 1000
@@ -117,6 +120,7 @@ class FakeService:
             stats.cancelled += 1
             raise
         finally:
+            self.timeline.append((name, started, time.perf_counter()))
             stats.in_flight -= 1
             if task is not None:
                 self._running.discard(task)
