@@ -39,6 +39,9 @@ def _target(path: str | os.PathLike[str] | None, size: str, seed: int) -> Path:
     target = Path(path).expanduser()
     if target.is_dir():
         target = target / dataset_filename(size, seed)
+    blocker = next((p for p in (target.parent, *target.parent.parents) if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise DatasetError(f"cannot write to {target}: {blocker} is a file, not a folder")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
