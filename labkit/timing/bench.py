@@ -12,6 +12,7 @@ import gc as _gc
 import inspect
 import itertools
 import math
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -148,6 +149,9 @@ class BenchResult:
             f"{format_seconds(self.median, unit)} ± {format_seconds(self.mad, unit)} "
             f"(median ± MAD, {self.n} values × {self.loops} loops)"
         )
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(str(self))
 
     def __str__(self) -> str:
         unit = pick_unit(self.median)
@@ -303,8 +307,9 @@ def next_loops(loops: int, elapsed: float, min_time: float) -> int | None:
 
 
 def _raised(name: str, exc: BaseException) -> MeasurementError:
+    what = f"{name}()" if re.fullmatch(r"[\w.<>]+", name) else f"`{name}`"
     return MeasurementError(
-        f"{name}() raised {type(exc).__name__}: {exc} — fix it (or pass the right arguments) "
+        f"{what} raised {type(exc).__name__}: {exc} — fix it (or pass the right arguments) "
         "before timing it"
     )
 

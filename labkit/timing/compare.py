@@ -98,6 +98,9 @@ class Comparison:
         frame["relative"] = frame["median_s"] / fastest if fastest > 0 else math.nan
         return frame
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(str(self))
+
     def __str__(self) -> str:
         lines = [self.verdict, f"  {self.a.name}: {self.a.headline()}"]
         lines.append(f"  {self.b.name}: {self.b.headline()}")
