@@ -394,3 +394,38 @@ def test_dataset_is_a_fresh_copy_for_the_seed_removed_afterwards(
     assert run_check(registry.get("96.data"), (), seed=9).passed
     assert calls == [("small", 9), ("tiny", 9)]
     assert not any(p.exists() for p in paths)
+
+
+def test_building_a_dataset_does_not_count_against_the_time_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import labkit.data
+
+    def slow_fresh_copy(size: str = "tiny", seed: int = 42, dest: Path | None = None) -> Path:
+        time.sleep(0.6)  # a first build, longer than the check's whole limit
+        assert dest is not None
+        dest.write_text("db")
+        return dest
+
+    monkeypatch.setattr(labkit.data, "fresh_copy", slow_fresh_copy, raising=False)
+    registry = Registry()
+
+    @registry.exercise("96.slow_data", title="data", answers=(), timeout=0.3)
+    def grade(g: Grader) -> None:
+        g.dataset()
+
+    assert run_check(registry.get("96.slow_data"), ()).passed
+
+
+def test_excluded_time_with_a_fake_clock() -> None:
+    from labkit.grading.runner import ExcludedTime
+
+    now = [100.0]
+    excluded = ExcludedTime(clock=lambda: now[0])
+    with excluded.pause():
+        now[0] += 5
+        assert excluded.seconds() == 5
+        with excluded.pause():  # nested pauses count once
+            now[0] += 1
+    now[0] += 10
+    assert excluded.seconds() == 6

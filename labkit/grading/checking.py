@@ -102,6 +102,7 @@ def run_check(
             limit,
             on_timeout=grader.cancel_from_other_thread,
             name=f"check-{exercise.id}",
+            excluded=grader.excluded,
         )
     if not outcome.abandoned:
         grader.cleanup()

@@ -19,6 +19,7 @@ from labkit.grading.compare import first_difference
 from labkit.grading.learner import describe_callable, describe_exception, describe_value
 from labkit.grading.registry import Exercise
 from labkit.grading.result import LearnerError, Measurement
+from labkit.grading.runner import ExcludedTime
 
 T = TypeVar("T")
 
@@ -52,6 +53,7 @@ class Grader:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Future[Any] | None = None
         self._workdir: Path | None = None
+        self.excluded = ExcludedTime()
 
     # ---- data ----------------------------------------------------------------------------------
     def dataset(self, size: str = "tiny") -> Path:
@@ -61,7 +63,10 @@ class Grader:
         if self._workdir is None:
             self._workdir = Path(tempfile.mkdtemp(prefix="labkit-check-"))
         dest = self._workdir / f"{size}-seed{self.seed}-{len(list(self._workdir.iterdir()))}.sqlite"
-        return Path(fresh_copy(size=size, seed=self.seed, dest=dest))
+        # Building the dataset on first use is labkit's work, not the learner's: it does not
+        # count against the check's time limit.
+        with self.excluded.pause():
+            return Path(fresh_copy(size=size, seed=self.seed, dest=dest))
 
     # ---- running code --------------------------------------------------------------------------
     def run(self, awaitable: Awaitable[T]) -> T:

@@ -14,6 +14,7 @@ import ctypes
 import io
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -26,6 +27,39 @@ class CheckTimeout(BaseException):
 
     A ``BaseException`` so that a learner's ``except Exception:`` cannot swallow it.
     """
+
+
+class ExcludedTime:
+    """Time that does not count against a check's limit (building a dataset on first use).
+
+    Used from the worker thread (``with excluded.pause(): ...``) and read by the waiting thread.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._total = 0.0
+        self._since: float | None = None
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def pause(self) -> Iterator[None]:
+        with self._lock:
+            outer = self._since is not None
+            if not outer:
+                self._since = self.clock()
+        try:
+            yield
+        finally:
+            if not outer:
+                with self._lock:
+                    assert self._since is not None
+                    self._total += self.clock() - self._since
+                    self._since = None
+
+    def seconds(self) -> float:
+        with self._lock:
+            running = self.clock() - self._since if self._since is not None else 0.0
+            return self._total + running
 
 
 @dataclass
@@ -42,9 +76,12 @@ def run_with_deadline(
     on_timeout: Callable[[], None] = lambda: None,
     grace: float = 1.0,
     name: str = "labkit-check",
+    excluded: ExcludedTime | None = None,
 ) -> RunOutcome:
-    """Run ``target()`` on a daemon thread; give up on it after ``timeout`` seconds."""
+    """Run ``target()`` on a daemon thread; give up on it after ``timeout`` seconds of its
+    time (time spent inside ``excluded.pause()`` does not count)."""
     outcome = RunOutcome()
+    excluded = excluded or ExcludedTime()
 
     def work() -> None:
         try:
@@ -53,8 +90,13 @@ def run_with_deadline(
             outcome.error = exc
 
     worker = threading.Thread(target=work, name=name, daemon=True)
+    started = excluded.clock()
     worker.start()
-    worker.join(timeout)
+    while worker.is_alive():
+        used = excluded.clock() - started - excluded.seconds()
+        if used >= timeout:
+            break
+        worker.join(timeout - used)
     if not worker.is_alive():
         return outcome
     outcome.timed_out = True
