@@ -354,6 +354,12 @@ async def run_load(
             "rss_mb_max": max(samples["server_rss"]) / 2**20,
             "loop_lag_ms_max": max(samples["server_lag"]) if samples["server_lag"] else None,
         }
+    if result.server is not None and hasattr(target, "app_stats"):
+        try:  # cache hits, statements, rate-limited requests: since the server started
+            counters = (await asyncio.to_thread(target.app_stats)).get("counters", {})
+            result.server["counters"] = counters
+        except Exception:
+            pass
     result.warnings = saturation_warnings(result, samples)
     if run.errors and result.overall.count == 0 and run.aborted is None:
         result.warnings.append(f"every request failed: {dict(run.errors)}")

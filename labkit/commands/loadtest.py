@@ -1,0 +1,72 @@
+"""``labkit loadtest``: load-test a URL (or a fresh lab server) and print/save the result."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+from labkit.load.runner import PROFILES
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "loadtest",
+        help="load-test the lab API (closed or open loop) and report percentiles",
+        description="Closed loop (virtual users) by default; --rate for an open loop that "
+        "times each request from when it was due. Profiles: "
+        + ", ".join(f"{k} = {v} VUs × {d:g} s" for k, (v, d) in PROFILES.items()),
+    )
+    parser.add_argument("url", nargs="?", help="base or full URL; omit with --serve")
+    parser.add_argument("--serve", metavar="OPTIMIZE", help="start a lab server (none, all, ...)")
+    parser.add_argument("--workers", type=int, default=1, help="workers for --serve")
+    parser.add_argument("--endpoints", help="comma-separated paths, e.g. /api/feed?user_id=1")
+    parser.add_argument("--profile", choices=sorted(PROFILES), default=None)
+    parser.add_argument("--vus", type=int, default=None)
+    parser.add_argument("--duration", type=float, default=None, help="seconds measured")
+    parser.add_argument("--rate", type=float, default=None, help="requests/s (open loop)")
+    parser.add_argument("--warmup", type=float, default=1.0, help="seconds not recorded")
+    parser.add_argument("--once", action="store_true", help="time the phases of one request")
+    parser.add_argument("-o", "--output", help="write the result as JSON (for labkit report)")
+    parser.add_argument("--no-progress", action="store_true")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from labkit.errors import LoadError
+
+    if not args.url and not args.serve:
+        raise LoadError("give a URL, or --serve none|all to start a lab server")
+    endpoints = args.endpoints.split(",") if args.endpoints else None
+    if args.serve:
+        from labkit.app.server import LabServer
+
+        with LabServer(optimize=args.serve, workers=args.workers) as server:
+            return asyncio.run(_run(server, endpoints, args))
+    return asyncio.run(_run(args.url, endpoints, args))
+
+
+async def _run(target: Any, endpoints: list[str] | None, args: argparse.Namespace) -> int:
+    from labkit.load import request_timing, run_load
+    from labkit.load.runner import resolve_target
+
+    if args.once:
+        base, paths = resolve_target(target, endpoints)
+        for path in paths:
+            print(await request_timing(base + path))
+        return 0
+    result = await run_load(
+        target,
+        endpoints,
+        vus=args.vus,
+        duration=args.duration,
+        rate=args.rate,
+        warmup=args.warmup,
+        profile=args.profile,
+        progress=not args.no_progress,
+    )
+    print(result)
+    if args.output:
+        result.to_json(args.output)
+        print(f"saved {args.output}")
+    return 0 if result.complete else 1

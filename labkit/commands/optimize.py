@@ -1,0 +1,55 @@
+"""``labkit optimize``: baseline, each optimisation one at a time, report — in one command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from labkit.load.runner import PROFILES
+from labkit.report.builder import PRIORITIES
+from labkit.report.optimize import TARGETS
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "optimize",
+        help="measure the baseline, add optimisations one at a time, write the report",
+        description="Runs a fresh lab server per step. Targets: "
+        + "; ".join(f"{k}: {', '.join(v)}" for k, v in TARGETS.items()),
+    )
+    parser.add_argument("--target", choices=sorted(TARGETS), default="all")
+    parser.add_argument("--endpoints", help="comma-separated paths (default: all but search)")
+    parser.add_argument(
+        "--load-profile", choices=sorted(PROFILES), default="low", help="default low (demo)"
+    )
+    parser.add_argument("--vus", type=int, default=None)
+    parser.add_argument("--duration", type=float, default=None, help="seconds per step")
+    parser.add_argument("--priority", choices=PRIORITIES, default="high")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("-o", "--output", default="report.md")
+    parser.add_argument("--no-progress", action="store_true")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from labkit.report.optimize import optimize
+
+    result = asyncio.run(
+        optimize(
+            args.target,
+            args.endpoints.split(",") if args.endpoints else None,
+            profile=args.load_profile,
+            vus=args.vus,
+            duration=args.duration,
+            priority=args.priority,
+            workers=args.workers,
+            progress=not args.no_progress,
+        )
+    )
+    output = Path(args.output)
+    saved = result.save_results(output.parent / f"{output.stem}_results")
+    assert result.report is not None
+    print(f"wrote {result.report.save(output)} and {len(saved)} result files in {saved[0].parent}")
+    return 0

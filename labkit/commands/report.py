@@ -1,0 +1,55 @@
+"""``labkit report``: the Backend Optimisation Report from saved load results."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from labkit.report.builder import PRIORITIES
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "report",
+        help="write the optimisation report from two (or more) load-test results",
+        description="Every number comes from the result files (labkit loadtest -o FILE).",
+    )
+    parser.add_argument("baseline", help="result JSON of the baseline run")
+    parser.add_argument("after", help="result JSON of the tuned run")
+    parser.add_argument(
+        "--step",
+        action="append",
+        default=[],
+        metavar="NAME=FILE",
+        help="a run with one more optimisation, in order (repeat)",
+    )
+    parser.add_argument("--notes", help="YAML with title, author, summary, trade_offs, next_steps")
+    parser.add_argument("--priority", choices=PRIORITIES, default="high")
+    parser.add_argument("-o", "--output", default="report.md", help=".md (default) or .html")
+    parser.add_argument("--no-plots", action="store_true")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from labkit.errors import LoadError
+    from labkit.load.result import LoadResult
+    from labkit.report import build_report
+
+    steps = []
+    for item in args.step:
+        name, sep, path = item.partition("=")
+        if not sep:
+            raise LoadError(f"--step wants NAME=FILE, got {item!r}")
+        steps.append((name, LoadResult.from_json(path)))
+    report = build_report(
+        args.baseline,
+        args.after,
+        steps=steps,
+        notes=args.notes,
+        priority=args.priority,
+        plots=not args.no_plots,
+    )
+    path = report.save(Path(args.output))
+    print(f"wrote {path}")
+    return 0

@@ -1,0 +1,56 @@
+"""``labkit serve``: run the lab API on 127.0.0.1 until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+from labkit.app.toggles import DESCRIPTIONS, OPTIMIZATIONS
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the lab API (optionally tuned) on a local port",
+        description="Run the lab API under uvicorn on 127.0.0.1. Optimisations: "
+        + "; ".join(f"{name}: {DESCRIPTIONS[name]}" for name in OPTIMIZATIONS),
+    )
+    parser.add_argument(
+        "--optimize", default="none", help="none (default), all, or names joined by commas"
+    )
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--port", type=int, default=None, help="default: a free port")
+    parser.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (loopback only)")
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0, help="simulated round trip per SQL statement"
+    )
+    parser.add_argument("--dataset", default=None, help="SQLite file (default: the small dataset)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from labkit.app.server import LabServer
+
+    server = LabServer(
+        optimize=args.optimize,
+        workers=args.workers,
+        dataset=args.dataset,
+        latency_ms=args.latency_ms,
+        host=args.host,
+        port=args.port,
+    )
+    with server:
+        print(
+            f"lab API on {server.url} (optimize: {server.toggles.label}, workers: "
+            f"{server.workers}); docs at {server.url}/docs — Ctrl-C to stop",
+            flush=True,
+        )
+        try:
+            while server.running:
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            print("stopping", flush=True)
+            return 0
+    print(f"the server exited: {server.log_tail()}")
+    return 1
