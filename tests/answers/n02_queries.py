@@ -232,14 +232,12 @@ async def insert_comments_loop_one_commit(db: Any, rows: Sequence[tuple]) -> Non
     await db.commit()
 
 
-async def insert_comments_autocommit(db: Any, rows: Sequence[tuple]) -> None:
-    """Autocommit mode (no implicit BEGIN): every INSERT is its own transaction."""
-    db.isolation_level = None
-    try:
-        for row in rows:
-            await db.execute(INSERT_COMMENT, row)
-    finally:
-        db.isolation_level = ""
+async def insert_comments_in_chunks(db: Any, rows: Sequence[tuple]) -> None:
+    """executemany, but committing every 25 rows: several transactions."""
+    rows = list(rows)
+    for start in range(0, len(rows), 25):
+        await db.executemany(INSERT_COMMENT, rows[start : start + 25])
+        await db.commit()
 
 
 async def insert_comments_never_committed(db: Any, rows: Sequence[tuple]) -> None:
@@ -349,7 +347,7 @@ CASES = {
         alternatives=[(insert_comments_loop_one_commit,)],
         wrong={
             "commit_per_row": (insert_comments_per_row,),
-            "autocommit": (insert_comments_autocommit,),
+            "commit_per_chunk": (insert_comments_in_chunks,),
             "never_committed": (insert_comments_never_committed,),
         },
     ),
