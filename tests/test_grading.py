@@ -64,7 +64,8 @@ def grade_async(g: Grader, atotal: Any) -> None:
 @DEMO.exercise("97.broken", title="A check with a bug", answers=("f",))
 def grade_broken(g: Grader, f: Any) -> None:
     g.call(f)
-    {}["grader bug"]  # the bug under test
+    empty: dict[str, int] = {}
+    empty["grader bug"] += 1  # the bug under test
 
 
 @pytest.fixture(autouse=True)
@@ -246,7 +247,11 @@ def test_runaway_loop_is_stopped_and_later_checks_run() -> None:
 
 
 def test_blocked_code_is_abandoned_with_a_note() -> None:
-    result = check("97.total", lambda xs: time.sleep(1.5) or 6, timeout=0.2)
+    def blocked(xs: list[int]) -> int:
+        time.sleep(1.5)
+        return sum(xs)
+
+    result = check("97.total", blocked, timeout=0.2)
     assert result.verdict == NOT_YET
     assert any("still be running in the background" in note for note in result.notes)
     assert check("97.total", total_ok).passed
