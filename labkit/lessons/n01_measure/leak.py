@@ -42,14 +42,16 @@ class Profile:
 class ProfileLoader:
     """Builds profiles (the expensive part); counts calls and tracks which profiles are alive."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, track: bool = True) -> None:
         self.calls = 0
+        self.track = track  # tracking costs a weak reference per profile: off for demos
         self._alive: weakref.WeakSet[Profile] = weakref.WeakSet()
 
     def __call__(self, user_id: int) -> Profile:
         self.calls += 1
         profile = Profile(user_id)
-        self._alive.add(profile)
+        if self.track:
+            self._alive.add(profile)
         return profile
 
     def alive(self) -> int:
