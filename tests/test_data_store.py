@@ -149,3 +149,45 @@ def test_cli_info_flags_a_damaged_file(data_home: Path, capsys: pytest.CaptureFi
 def test_cli_bad_seed_is_a_dataset_error(data_home: Path) -> None:
     with pytest.raises(DatasetError, match="seed must be a whole number"):
         cli("build", "--size", "tiny", "--seed", "-2")
+
+
+def test_two_builders_of_one_file_both_finish_cleanly(tmp_path: Path) -> None:
+    import threading
+
+    from labkit.data import build, find_problem
+
+    target = tmp_path / "shared.sqlite"
+    errors: list[BaseException] = []
+
+    def builder() -> None:
+        try:
+            build("tiny", 9, target)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=builder) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert find_problem(target, "tiny", 9, deep=True) is None
+    assert [p.name for p in tmp_path.iterdir()] == ["shared.sqlite"]  # no temp files left
+
+
+def test_public_names() -> None:
+    import labkit.data
+    import labkit.db
+
+    assert {"build", "ensure", "fresh_copy", "isolated_copy", "data_dir", "Dataset"} <= set(
+        labkit.data.__all__
+    )
+    assert {"DEFAULT_SEED", "SIZES"} <= set(labkit.data.__all__)
+    assert {
+        "connect",
+        "statement_log",
+        "explain",
+        "Pool",
+        "slow_statement_log",
+        "sync_connect",
+    } <= set(labkit.db.__all__)
