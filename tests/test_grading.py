@@ -306,7 +306,7 @@ def test_check_log_gets_one_json_line_per_check(
 
 
 def test_check_records_progress() -> None:
-    from labkit.grading.progress import ProgressStore
+    from labkit.grading.progress_store import ProgressStore
 
     check("97.total", total_ok)
     check("97.ids", lambda rows: [])
@@ -434,3 +434,13 @@ def test_excluded_time_with_a_fake_clock() -> None:
             now[0] += 1
     now[0] += 10
     assert excluded.seconds() == 6
+
+
+def test_public_names() -> None:
+    import labkit
+    import labkit.grading as grading
+    import labkit.grading.progress_store  # a submodule must not shadow progress()
+
+    assert callable(grading.progress) and labkit.progress is grading.progress
+    assert labkit.check is check and labkit.check_all is check_all
+    assert grading.__all__ == sorted(grading.__all__, key=lambda n: (not n.isupper(), n))

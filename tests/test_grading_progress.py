@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from labkit.grading.progress import ProgressStore, ProgressWarning, labkit_home
+from labkit.grading.progress_store import ProgressStore, ProgressWarning, labkit_home
 from labkit.grading.progress_view import build_report
 from labkit.grading.registry import Registry
 from labkit.grading.result import NOT_YET, PASSED, CheckResult, Measurement

@@ -24,7 +24,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from labkit.grading.progress import ProgressStore
+    from labkit.grading.progress_store import ProgressStore
     from labkit.grading.progress_view import progress_report
 
     store = ProgressStore()

@@ -261,7 +261,7 @@ def _usage_result(
 def _record(result: CheckResult) -> None:
     """Store the attempt and log it for ``labkit check``; neither may cost the learner a result."""
     try:
-        from labkit.grading.progress import record_attempt
+        from labkit.grading.progress_store import record_attempt
 
         record_attempt(result)
     except Exception as exc:  # the store reports its own problems; this is a last resort

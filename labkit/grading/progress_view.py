@@ -11,7 +11,7 @@ import html
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from labkit.grading.progress import Attempt, ProgressStore
+from labkit.grading.progress_store import Attempt, ProgressStore
 from labkit.grading.result import PASSED, format_value
 
 if TYPE_CHECKING:  # pragma: no cover
