@@ -117,8 +117,9 @@ def grade_timeout(g: Grader, price_or_fallback: Any) -> None:
     rng = random.Random(g.seed)
     product_ids = rng.sample(range(1, 5000), 6)
     slow = frozenset(rng.sample(product_ids, 2))
-    service = FakeService(g.seed, slow_keys=slow, slow_ms=800.0)
-    timeout_s = 0.1
+    # fast calls take 20 ms: a timeout 12x longer keeps them fast even on a stalled machine
+    service = FakeService(g.seed, slow_keys=slow, slow_ms=1200.0)
+    timeout_s = 0.25
 
     async def scenario() -> tuple[list[Any], int]:
         try:
