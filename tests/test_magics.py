@@ -126,12 +126,16 @@ def square_ref(n: int) -> int:
 
 
 def test_profile_cpu_with_await(shell: InteractiveShell) -> None:
-    cell = "%%profile cpu\nawaited = await fetch(5)\nawait asyncio.sleep(0.01)\nsquare(300000)"
+    # many calls (str, len): pyinstrument samples on call events, a bare loop gives few samples
+    cell = (
+        "%%profile cpu\nawaited = await fetch(5)\nawait asyncio.sleep(0.01)\n"
+        "def digits(n):\n    return sum(len(str(i)) for i in range(n))\ndigits(200000)"
+    )
     result, captured = run(shell, cell)
     assert result.success, captured.stderr
     assert shell.user_ns["awaited"] == 5
     text = _plain_and_html(captured)[0]
-    assert "square" in text and "sleep" in text
+    assert "digits" in text and "sleep" in text
 
 
 def test_profile_lines(shell: InteractiveShell) -> None:
