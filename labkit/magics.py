@@ -39,6 +39,12 @@ def _source(shell: InteractiveShell, code: str) -> str:
     return shell.transform_cell(code)
 
 
+def _cell_code(shell: InteractiveShell, cell: str, *, is_async: bool = False) -> CellCode:
+    """Compile under a name IPython keeps in ``linecache``, so profilers can show the source."""
+    source = _source(shell, cell)
+    return CellCode(source, is_async=is_async, filename=shell.compile.cache(source))
+
+
 def has_top_level_await(source: str) -> bool:
     try:
         code = compile(source, "<cell>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
@@ -83,11 +89,11 @@ class CellCode:
     with ``is_async`` the code may use top-level ``await`` and must be awaited.
     """
 
-    def __init__(self, source: str, *, is_async: bool = False) -> None:
+    def __init__(self, source: str, *, is_async: bool = False, filename: str = "<cell>") -> None:
         flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT if is_async else 0
         body, last = _split_last_expression(source)
-        self.body = compile(body, "<cell>", "exec", flags=flags)
-        self.last = compile(last, "<cell>", "eval", flags=flags) if last is not None else None
+        self.body = compile(body, filename, "exec", flags=flags)
+        self.last = compile(last, filename, "eval", flags=flags) if last is not None else None
 
     def run(self, ns: dict[str, Any]) -> Any:
         exec(self.body, ns)
@@ -292,7 +298,7 @@ class LabMagics(Magics):
             return None
         try:
             options = _parse(LabMagics.profile, line)
-            code = CellCode(_source(self.ip, cell))
+            code = _cell_code(self.ip, cell)
             profiler = self._profiler(options)
             with profiler:
                 value = code.run(self.ip.user_ns)
@@ -303,7 +309,7 @@ class LabMagics(Magics):
 
     async def profile_async(self, line: str, cell: str) -> Any:
         options = _parse(LabMagics.profile, line)
-        code = CellCode(_source(self.ip, cell), is_async=True)
+        code = _cell_code(self.ip, cell, is_async=True)
         profiler = self._profiler(options)
         async with profiler:
             value = await code.arun(self.ip.user_ns)
@@ -346,7 +352,7 @@ class LabMagics(Magics):
             return None
         try:
             db = self._database(line)
-            code = CellCode(_source(self.ip, cell))
+            code = _cell_code(self.ip, cell)
             statement_log = _statement_log()
             with statement_log(db) as log:
                 value = code.run(self.ip.user_ns)
@@ -358,7 +364,7 @@ class LabMagics(Magics):
 
     async def queries_async(self, line: str, cell: str) -> Any:
         db = self._database(line)
-        code = CellCode(_source(self.ip, cell), is_async=True)
+        code = _cell_code(self.ip, cell, is_async=True)
         statement_log = _statement_log()
         with statement_log(db) as log:
             value = await code.arun(self.ip.user_ns)
