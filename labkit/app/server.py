@@ -68,7 +68,11 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def _terminate(proc: subprocess.Popen[bytes], workdir: str) -> None:
-    """Stop the server's process group (TERM, then KILL), then remove its files."""
+    """Stop the server's process group (TERM, then KILL) and every worker, then remove files."""
+    try:
+        workers = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        workers = []
     if proc.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
@@ -78,6 +82,11 @@ def _terminate(proc: subprocess.Popen[bytes], workdir: str) -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=5)
+    # Workers outlive the supervisor by a moment while they finish shutting down.
+    _, alive = psutil.wait_procs(workers, timeout=5)
+    for worker in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            worker.kill()
     shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -7,6 +7,7 @@ import json
 import math
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +99,9 @@ class LoadResult:
     environment: dict[str, str] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ derived figures
-    @property
+    # Cached: a result is complete when it is built, and the histograms are costly to merge
+    # and walk in pure Python.
+    @cached_property
     def overall(self) -> EndpointLoad:
         return EndpointLoad.merged(list(self.endpoints.values()))
 
@@ -108,6 +111,10 @@ class LoadResult:
 
     def rows(self) -> list[dict[str, Any]]:
         """One row per endpoint then "overall": the figures every table and report shows."""
+        return [dict(row) for row in self._rows]
+
+    @cached_property
+    def _rows(self) -> list[dict[str, Any]]:
         rows = []
         for name, load in [*self.endpoints.items(), (OVERALL, self.overall)]:
             summary = load.response.summary()
