@@ -39,7 +39,10 @@ def _not_a_context_manager(cm: Any) -> str | None:
     gen = getattr(cm, "gen", None)
     if inspect.iscoroutine(gen):  # an @asynccontextmanager body without `yield` (the stub)
         gen.close()
-        return "transaction(db) never yields: an @asynccontextmanager body needs one `yield`"
+        return (
+            "transaction is not written yet: its body has no `yield` "
+            "(an @asynccontextmanager needs exactly one)"
+        )
     if not (hasattr(cm, "__aenter__") and hasattr(cm, "__aexit__")):
         return (
             f"transaction(db) returned {type(cm).__name__}, not an async context manager "
