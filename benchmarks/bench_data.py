@@ -21,7 +21,8 @@ import time
 from pathlib import Path
 
 from labkit.data import DEFAULT_SEED, SIZES, build
-from labkit.data.generator import generate
+from labkit.data.generator import GENERATOR_VERSION, generate
+from labkit.data.location import expected_fingerprint
 from labkit.data.schema import SCHEMA
 
 TARGET_SECONDS = {"tiny": 1.0, "small": 1.0, "large": 10.0}
@@ -43,12 +44,13 @@ def plain_insert(rows_by_table: list[tuple[str, list[tuple[object, ...]]]], path
 def measure(size: str, repeat: int, folder: Path) -> dict[str, object]:
     rows_by_table = [(t.name, t.rows) for t in generate(size, DEFAULT_SEED)]
     total_rows = sum(len(rows) for _, rows in rows_by_table)
+    fingerprint = ""
     build_s: list[float] = []
     plain_s: list[float] = []
     for i in range(repeat):
         target = folder / f"{size}-{i}.sqlite"
         started = time.perf_counter()
-        build(size, DEFAULT_SEED, target)
+        fingerprint = build(size, DEFAULT_SEED, target).fingerprint
         build_s.append(time.perf_counter() - started)
         target.unlink()
         baseline = folder / f"{size}-{i}-plain.sqlite"
@@ -66,6 +68,8 @@ def measure(size: str, repeat: int, folder: Path) -> dict[str, object]:
         "ratio": ratio,
         "build_runs_s": build_s,
         "plain_runs_s": plain_s,
+        "matches_manifest": fingerprint
+        == expected_fingerprint(size, DEFAULT_SEED, GENERATOR_VERSION),
         "meets_time_target": build_median <= TARGET_SECONDS[size],
         "meets_ratio_target": ratio >= TARGET_RATIO,
     }
@@ -91,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         verdicts = [
             f"≤ {TARGET_SECONDS[size]:g} s {'ok' if r['meets_time_target'] else 'MISSED'}",
             f"ratio ≥ {TARGET_RATIO} {'ok' if r['meets_ratio_target'] else 'MISSED'}",
+            f"manifest {'matches' if r['matches_manifest'] else 'DIFFERS'}",
         ]
         print(
             f"{size:<6} {r['rows']:>10,} {r['build_s']:>8.2f}s {r['build_rows_per_s']:>11,.0f} "
