@@ -215,6 +215,10 @@ async def offload_blocking(pool: Executor, limit: int) -> int:
     return count_primes(limit)
 
 
+async def offload_waits_blocking(pool: Executor, limit: int) -> int:
+    return pool.submit(count_primes, limit).result()  # in the pool, but the loop waits blocked
+
+
 async def offload_thread(pool: Executor, limit: int) -> int:
     return await asyncio.to_thread(count_primes, limit)
 
@@ -401,6 +405,7 @@ CASES = {
         alternatives=[(offload_wrap_future,)],
         wrong={
             "blocks the loop": (offload_blocking,),
+            "pool, but a blocking .result()": (offload_waits_blocking,),
             "a thread (GIL)": (offload_thread,),
             "default thread executor": (offload_default_executor,),
         },
