@@ -1,0 +1,455 @@
+"""Discrimination cases for notebook 05 (streaming and payloads): stubs, references, other
+correct answers, and the plausible wrong answers each check must reject."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import re
+import zlib
+from typing import Any
+
+import brotli
+import msgspec
+import orjson
+
+from labkit.lessons.n05_streaming import reference
+from labkit.lessons.n05_streaming.reference import EXPORT_COLUMNS, PUBLIC_FIELDS, STREAM_SQL
+from tests.answers import Case
+
+
+def stub(*args: Any, **kwargs: Any) -> Any:
+    raise NotImplementedError()
+
+
+async def astub(*args: Any, **kwargs: Any) -> Any:
+    raise NotImplementedError()
+
+
+# ---- 05.stream_rows -----------------------------------------------------------------------------
+async def stream_async_for(db: Any, sink: Any, batch_size: int) -> None:
+    async with db.execute(STREAM_SQL) as cursor:
+        cursor.arraysize = batch_size
+        async for row in cursor:  # aiosqlite fetches iter_chunk_size rows per trip
+            sink(row)
+
+
+async def stream_keyset(db: Any, sink: Any, batch_size: int) -> None:
+    last = 0
+    while True:
+        rows = await db.execute_fetchall(
+            f"{STREAM_SQL.replace(' ORDER BY id', '')} WHERE id > ? ORDER BY id LIMIT ?",
+            (last, batch_size),
+        )
+        if not rows:
+            return
+        for row in rows:
+            sink(row)
+        last = rows[-1]["id"]
+
+
+async def stream_fetchall(db: Any, sink: Any, batch_size: int) -> None:
+    async with db.execute(STREAM_SQL) as cursor:
+        rows = await cursor.fetchall()
+    for row in rows:
+        sink(row)
+
+
+async def stream_collect_then_send(db: Any, sink: Any, batch_size: int) -> None:
+    kept = []
+    async with db.execute(STREAM_SQL) as cursor:
+        while batch := await cursor.fetchmany(batch_size):
+            kept.extend(batch)  # batches fetched, but every row kept until the end
+    for row in kept:
+        sink(row)
+
+
+async def stream_fetchone(db: Any, sink: Any, batch_size: int) -> None:
+    async with db.execute(STREAM_SQL) as cursor:
+        while (row := await cursor.fetchone()) is not None:
+            sink(row)
+
+
+async def stream_drops_last_batch(db: Any, sink: Any, batch_size: int) -> None:
+    async with db.execute(STREAM_SQL) as cursor:
+        while len(rows := await cursor.fetchmany(batch_size + 7)) == batch_size + 7:
+            for row in rows:
+                sink(row)
+
+
+# ---- 05.keyset_batches --------------------------------------------------------------------------
+async def keyset_stops_on_short_batch(db: Any, table: str, batch_size: int) -> Any:
+    last = -1
+    while True:
+        rows = await db.execute_fetchall(
+            f"SELECT * FROM {table} WHERE id > :last ORDER BY id LIMIT :n",
+            {"last": last, "n": batch_size},
+        )
+        if rows:
+            yield rows
+        if len(rows) < batch_size:
+            return
+        last = rows[-1][0]
+
+
+async def keyset_offset(db: Any, table: str, batch_size: int) -> Any:
+    offset = 0
+    while rows := await db.execute_fetchall(
+        f"SELECT * FROM {table} ORDER BY id LIMIT ? OFFSET ?", (batch_size, offset)
+    ):
+        yield rows
+        offset += batch_size
+
+
+async def keyset_fetchall_sliced(db: Any, table: str, batch_size: int) -> Any:
+    rows = await db.execute_fetchall(f"SELECT * FROM {table} ORDER BY id")
+    for start in range(0, len(rows), batch_size):
+        yield rows[start : start + batch_size]
+
+
+async def keyset_id_ranges(db: Any, table: str, batch_size: int) -> Any:
+    (top,) = (await db.execute_fetchall(f"SELECT MAX(id) FROM {table}"))[0]
+    for low in range(0, top, batch_size):  # assumes ids without gaps
+        rows = await db.execute_fetchall(
+            f"SELECT * FROM {table} WHERE id > ? AND id <= ? ORDER BY id", (low, low + batch_size)
+        )
+        if rows:
+            yield rows
+
+
+async def keyset_drops_partial(db: Any, table: str, batch_size: int) -> Any:
+    async for rows in reference.keyset_batches(db, table, batch_size):
+        if len(rows) == batch_size:
+            yield rows
+
+
+# ---- 05.export_stream ---------------------------------------------------------------------------
+def _row(r: Any) -> dict[str, Any]:
+    return {c: r[c] for c in EXPORT_COLUMNS}
+
+
+async def export_with_json_module(db: Any, fmt: str, batch_size: int) -> Any:
+    """Different encoders (json, csv.DictWriter) and a separator before every item."""
+    wrote = False
+    if fmt == "json":
+        yield b"["
+    async for rows in keyset_stops_on_short_batch(db, "users", batch_size):
+        if fmt == "csv":
+            buffer = io.StringIO()
+            writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, lineterminator="\r\n")
+            if not wrote:
+                writer.writeheader()
+            writer.writerows(_row(r) for r in rows)
+            yield buffer.getvalue().encode()
+        elif fmt == "ndjson":
+            yield "".join(json.dumps(_row(r)) + "\n" for r in rows).encode()
+        else:
+            yield "".join(("," if wrote or i else "") + json.dumps(_row(r))
+                          for i, r in enumerate(rows)).encode()  # fmt: skip
+        wrote = True
+    if fmt == "json":
+        yield b"]"
+    elif fmt == "csv" and not wrote:
+        yield ",".join(EXPORT_COLUMNS).encode() + b"\r\n"
+
+
+async def export_no_comma_between_batches(db: Any, fmt: Any, batch_size: int) -> Any:
+    if fmt != "json":
+        async for chunk in reference.export_users(db, fmt, batch_size):
+            yield chunk
+        return
+    yield b"["
+    async for rows in reference.keyset_batches(db, "users", batch_size):
+        yield b",".join(orjson.dumps(_row(r)) for r in rows)
+    yield b"]"
+
+
+async def export_header_every_batch(db: Any, fmt: Any, batch_size: int) -> Any:
+    if fmt != "csv":
+        async for chunk in reference.export_users(db, fmt, batch_size):
+            yield chunk
+        return
+    async for rows in reference.keyset_batches(db, "users", batch_size):
+        yield reference._csv_lines(rows, header=True)
+
+
+async def export_whole_body(db: Any, fmt: str, batch_size: int) -> Any:
+    rows = await db.execute_fetchall(f"SELECT {', '.join(EXPORT_COLUMNS)} FROM users ORDER BY id")
+    if fmt == "csv":
+        yield reference._csv_lines(rows, header=True)
+    elif fmt == "ndjson":
+        yield b"".join(orjson.dumps(_row(r)) + b"\n" for r in rows)
+    else:
+        yield orjson.dumps([_row(r) for r in rows])
+
+
+async def export_offset_pages(db: Any, fmt: str, batch_size: int) -> Any:
+    first = True
+    async for rows in keyset_offset(db, "users", batch_size):
+        if fmt == "csv":
+            yield reference._csv_lines(rows, header=first)
+        elif fmt == "ndjson":
+            yield b"".join(orjson.dumps(_row(r)) + b"\n" for r in rows)
+        else:
+            yield (b"[" if first else b",") + b",".join(orjson.dumps(_row(r)) for r in rows)
+        first = False
+    if fmt == "json":
+        yield b"]" if not first else b"[]"
+
+
+async def export_empty_table_bug(db: Any, fmt: str, batch_size: int) -> Any:
+    first = True
+    async for rows in reference.keyset_batches(db, "users", batch_size):
+        if fmt == "csv":
+            yield reference._csv_lines(rows, header=first)
+        elif fmt == "ndjson":
+            yield b"".join(orjson.dumps(_row(r)) + b"\n" for r in rows)
+        else:
+            yield (b"[" if first else b",") + b",".join(orjson.dumps(_row(r)) for r in rows)
+        first = False
+    if fmt == "json":
+        yield b"]"  # an empty table gives "]"
+
+
+# ---- 05.compress_response -----------------------------------------------------------------------
+def compress_zlib_regex(
+    body: bytes, accept_encoding: str | None, min_size: int = 1024
+) -> tuple[bytes, dict[str, str]]:
+    """Different parsing (a regex) and a different gzip writer (zlib with a gzip header)."""
+    if len(body) < min_size or not accept_encoding:
+        return body, {}
+    offered = {
+        m.group(1).lower()
+        for m in re.finditer(r"\s*([\w*-]+)\s*(?:;\s*q=([0-9.]+))?", accept_encoding)
+        if m.group(2) is None or float(m.group(2)) > 0
+    }
+    if "br" in offered:
+        return brotli.compress(body, quality=4), {"content-encoding": "br"}
+    if "gzip" in offered:
+        packer = zlib.compressobj(5, zlib.DEFLATED, 31)
+        return packer.compress(body) + packer.flush(), {"content-encoding": "gzip"}
+    return body, {}
+
+
+def compress_always_gzip(
+    body: bytes, accept_encoding: str | None, min_size: int = 1024
+) -> tuple[bytes, dict[str, str]]:
+    if len(body) < min_size:
+        return body, {}
+    return gzip.compress(body), {"Content-Encoding": "gzip"}
+
+
+def compress_no_threshold(
+    body: bytes, accept_encoding: str | None, min_size: int = 1024
+) -> tuple[bytes, dict[str, str]]:
+    return reference.compress_response(body, accept_encoding, min_size=0)
+
+
+def compress_gzip_only(
+    body: bytes, accept_encoding: str | None, min_size: int = 1024
+) -> tuple[bytes, dict[str, str]]:
+    if len(body) >= min_size and "gzip" in reference.accepted_encodings(accept_encoding):
+        return gzip.compress(body), {"Content-Encoding": "gzip"}
+    return body, {}
+
+
+def compress_ignores_q(
+    body: bytes, accept_encoding: str | None, min_size: int = 1024
+) -> tuple[bytes, dict[str, str]]:
+    names = (accept_encoding or "").replace(" ", "").split(",")
+    offered = {n.split(";")[0] for n in names}
+    if len(body) >= min_size and "br" in offered:
+        return brotli.compress(body), {"Content-Encoding": "br"}
+    if len(body) >= min_size and "gzip" in offered:
+        return gzip.compress(body), {"Content-Encoding": "gzip"}
+    return body, {}
+
+
+def compress_fixed_threshold(
+    body: bytes, accept_encoding: str | None, min_size: int = 1024
+) -> tuple[bytes, dict[str, str]]:
+    return reference.compress_response(body, accept_encoding, min_size=1024)
+
+
+def compress_no_header(
+    body: bytes, accept_encoding: str | None, min_size: int = 1024
+) -> tuple[bytes, dict[str, str]]:
+    payload, _ = reference.compress_response(body, accept_encoding, min_size)
+    return payload, {}
+
+
+# ---- 05.schema_encoder --------------------------------------------------------------------------
+class PublicUserOrdered(msgspec.Struct, kw_only=True):
+    created_at: int
+    id: int
+    name: str
+    country: str
+    tier: str
+    is_active: bool
+
+
+def encode_via_decode(rows: list[dict[str, Any]]) -> bytes:
+    """Round trip through msgspec's typed decoder: validates and drops unknown fields."""
+    users = msgspec.json.decode(orjson.dumps(rows), type=list[PublicUserOrdered], strict=False)
+    return msgspec.json.encode(users)
+
+
+def encode_stdlib_json(rows: list[dict[str, Any]]) -> bytes:
+    return reference.json_baseline(rows)
+
+
+def encode_orjson_raw(rows: list[dict[str, Any]]) -> bytes:
+    return orjson.dumps(rows)  # fast, and leaks every email
+
+
+def encode_orjson_unvalidated(rows: list[dict[str, Any]]) -> bytes:
+    return orjson.dumps(
+        [{f: (bool(r[f]) if f == "is_active" else r[f]) for f in PUBLIC_FIELDS} for r in rows]
+    )
+
+
+class PublicUserIntFlag(msgspec.Struct):
+    id: int
+    name: str
+    tier: str
+    is_active: int
+    country: str
+    created_at: int
+
+
+def encode_int_flag(rows: list[dict[str, Any]]) -> bytes:
+    return msgspec.json.encode(msgspec.convert(rows, list[PublicUserIntFlag]))
+
+
+# ---- 05.selective_middleware --------------------------------------------------------------------
+def skip_for_factory(middleware_class: Any, paths: Any) -> Any:
+    """A factory function (not a class), looking the path up with scope.get."""
+
+    def build(app: Any, **options: Any) -> Any:
+        inner = middleware_class(app, **options)
+
+        async def selective(scope: Any, receive: Any, send: Any) -> None:
+            target = app if scope.get("path") in paths else inner
+            await target(scope, receive, send)
+
+        return selective
+
+    return build
+
+
+def skip_for_unchanged(middleware_class: Any, paths: Any) -> Any:
+    return middleware_class
+
+
+def skip_for_prefix(middleware_class: Any, paths: Any) -> Any:
+    def build(app: Any, **options: Any) -> Any:
+        inner = middleware_class(app, **options)
+
+        async def selective(scope: Any, receive: Any, send: Any) -> None:
+            skip = any(scope["path"].startswith(p) for p in paths)
+            await (app if skip else inner)(scope, receive, send)
+
+        return selective
+
+    return build
+
+
+def skip_for_inverted(middleware_class: Any, paths: Any) -> Any:
+    def build(app: Any, **options: Any) -> Any:
+        inner = middleware_class(app, **options)
+
+        async def selective(scope: Any, receive: Any, send: Any) -> None:
+            await (inner if scope["path"] in paths else app)(scope, receive, send)
+
+        return selective
+
+    return build
+
+
+def skip_for_twice(middleware_class: Any, paths: Any) -> Any:
+    """Skips the probes, but wraps the middleware in itself: every other request pays twice."""
+
+    def build(app: Any, **options: Any) -> Any:
+        inner = middleware_class(middleware_class(app, **options), **options)
+
+        async def selective(scope: Any, receive: Any, send: Any) -> None:
+            await (app if scope["path"] in paths else inner)(scope, receive, send)
+
+        return selective
+
+    return build
+
+
+CASES = {
+    "05.stream_rows": Case(
+        stub=(astub,),
+        reference=(reference.stream_users,),
+        alternatives=[(stream_async_for,), (stream_keyset,)],
+        wrong={
+            "fetchall": (stream_fetchall,),
+            "batches kept until the end": (stream_collect_then_send,),
+            "fetchone per row": (stream_fetchone,),
+            "drops the last batch": (stream_drops_last_batch,),
+        },
+    ),
+    "05.keyset_batches": Case(
+        stub=(astub,),
+        reference=(reference.keyset_batches,),
+        alternatives=[(keyset_stops_on_short_batch,)],
+        wrong={
+            "OFFSET pages": (keyset_offset,),
+            "fetchall then slices": (keyset_fetchall_sliced,),
+            "id ranges (assumes no gaps)": (keyset_id_ranges,),
+            "drops the partial batch": (keyset_drops_partial,),
+        },
+    ),
+    "05.export_stream": Case(
+        stub=(astub,),
+        reference=(reference.export_users,),
+        alternatives=[(export_with_json_module,)],
+        wrong={
+            "no comma between batches": (export_no_comma_between_batches,),
+            "CSV header every batch": (export_header_every_batch,),
+            "whole body at once": (export_whole_body,),
+            "OFFSET pages": (export_offset_pages,),
+            "empty table gives ']'": (export_empty_table_bug,),
+        },
+    ),
+    "05.compress_response": Case(
+        stub=(stub,),
+        reference=(reference.compress_response,),
+        alternatives=[(compress_zlib_regex,)],
+        wrong={
+            "always gzip (ignores opt-out)": (compress_always_gzip,),
+            "no size threshold": (compress_no_threshold,),
+            "never brotli": (compress_gzip_only,),
+            "ignores q=0": (compress_ignores_q,),
+            "threshold fixed at 1024": (compress_fixed_threshold,),
+            "no Content-Encoding header": (compress_no_header,),
+        },
+    ),
+    "05.schema_encoder": Case(
+        stub=(stub,),
+        reference=(reference.encode_public_users,),
+        alternatives=[(encode_via_decode,)],
+        wrong={
+            "standard json": (encode_stdlib_json,),
+            "orjson of whole rows (leaks email)": (encode_orjson_raw,),
+            "orjson without validation": (encode_orjson_unvalidated,),
+            "is_active as an int": (encode_int_flag,),
+        },
+    ),
+    "05.selective_middleware": Case(
+        stub=(stub,),
+        reference=(reference.skip_for,),
+        alternatives=[(skip_for_factory,)],
+        wrong={
+            "middleware unchanged": (skip_for_unchanged,),
+            "prefix match": (skip_for_prefix,),
+            "inverted": (skip_for_inverted,),
+            "wrapped twice": (skip_for_twice,),
+        },
+    ),
+}
