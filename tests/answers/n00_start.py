@@ -1,0 +1,170 @@
+"""Discrimination cases for notebook 00: each check fails the stub and the wrong answers,
+and passes the reference and a different correct answer."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from typing import Any
+
+import pandas as pd
+
+from labkit.lessons.n00_start.server_timing import read_server_timing_reference
+from labkit.lessons.n00_start.top_authors import top_authors_reference
+from labkit.load import parse_server_timing as load_parse_server_timing
+from labkit.timing import parse_server_timing as seconds_parse_server_timing
+from tests.answers import Case
+
+
+def stub(*args: Any, **kwargs: Any) -> Any:
+    raise NotImplementedError()
+
+
+# ---- 00.top_authors ------------------------------------------------------------------------------
+def top_authors_pandas(db: Any, k: int = 10) -> pd.DataFrame:
+    """A different correct answer: two reads, counted and sorted in pandas."""
+    posts = pd.read_sql("SELECT author_id, status FROM posts", db)
+    users = pd.read_sql("SELECT id AS author_id, name FROM users", db)
+    counts = (
+        posts[posts["status"] == "published"]
+        .groupby("author_id")
+        .size()
+        .rename("posts")
+        .reset_index()
+    )
+    ranked = counts.merge(users, on="author_id").sort_values(
+        ["posts", "author_id"], ascending=[False, True]
+    )
+    return ranked.head(k)[["author_id", "name", "posts"]]
+
+
+def top_authors_n_plus_one(db: Any, k: int = 10) -> list[dict[str, Any]]:
+    """Right rows, but one COUNT query per user: 1 + N statements."""
+    rows = []
+    for uid, name in db.execute("SELECT id, name FROM users").fetchall():
+        (n,) = db.execute(
+            "SELECT COUNT(*) FROM posts WHERE author_id = ? AND status = 'published'", (uid,)
+        ).fetchone()
+        if n:
+            rows.append({"author_id": uid, "name": name, "posts": n})
+    rows.sort(key=lambda r: (-r["posts"], r["author_id"]))
+    return rows[:k]
+
+
+def top_authors_every_status(db: Any, k: int = 10) -> list[dict[str, Any]]:
+    """One statement, but drafts and archived posts are counted too."""
+    sql = (
+        "SELECT u.id, u.name, COUNT(*) AS n FROM posts p JOIN users u ON u.id = p.author_id "
+        "GROUP BY u.id ORDER BY n DESC, u.id LIMIT ?"
+    )
+    return [{"author_id": a, "name": b, "posts": c} for a, b, c in db.execute(sql, (k,))]
+
+
+def top_authors_ties_by_name(db: Any, k: int = 10) -> list[dict[str, Any]]:
+    """One statement, but ties broken by name instead of author_id."""
+    sql = (
+        "SELECT u.id, u.name, COUNT(*) AS n FROM posts p JOIN users u ON u.id = p.author_id "
+        "WHERE p.status = 'published' GROUP BY u.id ORDER BY n DESC, u.name LIMIT ?"
+    )
+    return [{"author_id": a, "name": b, "posts": c} for a, b, c in db.execute(sql, (k,))]
+
+
+_SEED_42: dict[int, list[dict[str, Any]]] = {}
+
+
+def top_authors_hard_coded(db: Any, k: int = 10) -> list[dict[str, Any]]:
+    """Answers from a snapshot of the seed-42 data, whatever database it is given."""
+    if not _SEED_42:
+        from labkit.data import fresh_copy
+
+        con = sqlite3.connect(fresh_copy(size="tiny", seed=42))
+        for size in (5, 10, 25):
+            _SEED_42[size] = top_authors_reference(con, size)
+        con.close()
+    return _SEED_42[k]
+
+
+# ---- 00.server_timing ----------------------------------------------------------------------------
+def read_server_timing_scanner(header: str) -> dict[str, float]:
+    """A different correct answer: a character scanner that respects quotes."""
+    metrics: list[str] = []
+    current: list[str] = []
+    quoted = False
+    for char in header:
+        if char == '"':
+            quoted = not quoted
+        if char == "," and not quoted:
+            metrics.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    metrics.append("".join(current))
+    phases: dict[str, float] = {}
+    for metric in metrics:
+        parts: list[str] = []
+        piece: list[str] = []
+        quoted = False
+        for char in metric:
+            if char == '"':
+                quoted = not quoted
+            if char == ";" and not quoted:
+                parts.append("".join(piece))
+                piece = []
+            else:
+                piece.append(char)
+        parts.append("".join(piece))
+        name = parts[0].strip()
+        for param in parts[1:]:
+            key, _, value = param.partition("=")
+            if key.strip() == "dur" and name and name not in phases:
+                phases[name] = float(value.strip())
+    return phases
+
+
+def read_server_timing_naive_split(header: str) -> dict[str, float]:
+    """Splits at every comma and semicolon: a quoted desc with ',' or ';' breaks it."""
+    phases = {}
+    for metric in header.split(","):
+        parts = metric.strip().split(";")
+        for param in parts[1:]:
+            if param.strip().startswith("dur="):
+                phases[parts[0].strip()] = float(param.strip()[4:])
+    return phases
+
+
+def read_server_timing_known_names(header: str) -> dict[str, float]:
+    """Only looks for the lab API's own names (db, cache, total)."""
+    found = re.findall(r"\b(db|cache|total);\s*dur=([0-9.]+)", header)
+    return {name: float(value) for name, value in found}
+
+
+def read_server_timing_strings(header: str) -> dict[str, str]:
+    """Right names, but the durations stay strings."""
+    return {name: str(value) for name, value in read_server_timing_reference(header).items()}
+
+
+CASES = {
+    "00.top_authors": Case(
+        stub=(stub,),
+        reference=(top_authors_reference,),
+        alternatives=[(top_authors_pandas,)],
+        wrong={
+            "n_plus_one": (top_authors_n_plus_one,),
+            "every_status": (top_authors_every_status,),
+            "ties_by_name": (top_authors_ties_by_name,),
+            "hard_coded": (top_authors_hard_coded,),
+        },
+        fits_default_seed=("hard_coded",),
+    ),
+    "00.server_timing": Case(
+        stub=(stub,),
+        reference=(read_server_timing_reference,),
+        alternatives=[(read_server_timing_scanner,), (load_parse_server_timing,)],
+        wrong={
+            "naive_split": (read_server_timing_naive_split,),
+            "known_names_only": (read_server_timing_known_names,),
+            "strings": (read_server_timing_strings,),
+            "seconds": (seconds_parse_server_timing,),
+        },
+    ),
+}
