@@ -6,6 +6,7 @@ import asyncio
 import math
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -13,8 +14,9 @@ from labkit.cpu_work import count_primes, count_primes_where
 from labkit.errors import MeasurementError
 from labkit.lessons.n04_concurrency import reference as ref
 from labkit.lessons.n04_concurrency.checks_limits import bucket_script, guard_script, run_bucket
-from labkit.lessons.n04_concurrency.pools import CountingExecutor
+from labkit.lessons.n04_concurrency.pools import CountingExecutor, worker_pools
 from labkit.lessons.n04_concurrency.services import FakeService
+from labkit.lessons.n04_concurrency.worker_limits import search_in_worker
 from labkit.loop_lag import Heartbeat, summarise
 
 
@@ -138,3 +140,20 @@ def test_guard_reference_keys_tiers_and_costs() -> None:
     assert guard(ref.ApiRequest("/export", "10.0.0.2"))[0] == 200
     statuses = [s for _, r in guard_script(42) for s, _ in [ref.make_guard(ref.FakeClock())(r)]]
     assert 429 not in statuses  # a guard made per request never refuses: the bug the check catches
+
+
+def test_search_in_worker_counts_per_process_or_in_the_shared_store(tmp_path: Path) -> None:
+    # in this process: the fixed window allows `limit` per window and key
+    local = [search_in_worker(None, "client-a", 100.0, limit=3) for _ in range(5)]
+    assert local == [True] * 3 + [False] * 2
+    assert search_in_worker(None, "client-a", 110.0, limit=3)  # next window
+    # two worker processes behind a round-robin balancer
+    workers = worker_pools(2)
+    for store_dir, expected in ((None, 6), (str(tmp_path / "shared"), 3)):
+        verdicts = [
+            workers[i % 2]
+            .submit(search_in_worker, store_dir, "client-b", 50.0, limit=3)
+            .result(timeout=60)
+            for i in range(10)
+        ]
+        assert sum(verdicts) == expected
