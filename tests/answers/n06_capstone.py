@@ -1,0 +1,373 @@
+"""Discrimination cases for notebook 06 (capstone): stubs, references, other correct answers,
+and the plausible wrong answers each check must reject."""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from labkit.lessons.n06_capstone import reference
+from labkit.load.result import LoadResult
+from labkit.report import build_report
+from tests.answers import Case
+
+Samples = Sequence[tuple[float, str]]
+Steps = Sequence[tuple[str, LoadResult]]
+
+# ---- 06.latency_summary -------------------------------------------------------------------------
+
+
+def summary_stub(samples: Samples, duration_s: float) -> dict[str, float]:
+    raise NotImplementedError()
+
+
+def summary_numpy(samples: Samples, duration_s: float) -> dict[str, float]:
+    """numpy's inverted-CDF percentile is the nearest rank."""
+    latencies = np.array([ms for ms, _ in samples])
+    p50, p95, p99 = np.percentile(latencies, [50, 95, 99], method="inverted_cdf")
+    ok = sum(1 for _, outcome in samples if outcome in {str(s) for s in range(200, 300)})
+    return {
+        "requests": len(samples),
+        "rps": len(samples) / duration_s,
+        "p50_ms": float(p50),
+        "p95_ms": float(p95),
+        "p99_ms": float(p99),
+        "error_rate": 1 - ok / len(samples),
+    }
+
+
+def summary_counting(samples: Samples, duration_s: float) -> dict[str, float]:
+    """Walk the sorted latencies until the share at or below reaches p."""
+    latencies = sorted(ms for ms, _ in samples)
+    n = len(latencies)
+
+    def percentile(p: float) -> float:
+        for seen, value in enumerate(latencies, start=1):
+            if seen * 100 >= p * n:
+                return value
+        return latencies[-1]
+
+    errors = 0
+    for _, outcome in samples:
+        if not outcome.isdigit() or not 200 <= int(outcome) <= 299:
+            errors += 1
+    return {
+        "requests": n,
+        "rps": n / duration_s,
+        "p50_ms": percentile(50),
+        "p95_ms": percentile(95),
+        "p99_ms": percentile(99),
+        "error_rate": errors / n,
+    }
+
+
+def summary_mean_for_p95(samples: Samples, duration_s: float) -> dict[str, float]:
+    result = reference.summarise(samples, duration_s)
+    result["p95_ms"] = statistics.fmean(ms for ms, _ in samples)
+    return result
+
+
+def summary_off_by_one(samples: Samples, duration_s: float) -> dict[str, float]:
+    latencies = sorted(ms for ms, _ in samples)
+    result = reference.summarise(samples, duration_s)
+    for p in (50, 95, 99):
+        result[f"p{p}_ms"] = latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))]
+    return result
+
+
+def summary_interpolated(samples: Samples, duration_s: float) -> dict[str, float]:
+    latencies = [ms for ms, _ in samples]
+    result = reference.summarise(samples, duration_s)
+    for p in (50, 95, 99):
+        result[f"p{p}_ms"] = float(np.percentile(latencies, p))
+    return result
+
+
+def summary_exceptions_only(samples: Samples, duration_s: float) -> dict[str, float]:
+    result = reference.summarise(samples, duration_s)
+    result["error_rate"] = sum(not o.isdigit() for _, o in samples) / len(samples)
+    return result
+
+
+def summary_5xx_only(samples: Samples, duration_s: float) -> dict[str, float]:
+    result = reference.summarise(samples, duration_s)
+    result["error_rate"] = sum(not o.isdigit() or o[0] == "5" for _, o in samples) / len(samples)
+    return result
+
+
+def summary_hard_coded(samples: Samples, duration_s: float) -> dict[str, float]:
+    """The numbers of the default seed's first case, whatever the samples."""
+    from labkit.lessons.n06_capstone.fixtures import sample_sets
+
+    cases = sample_sets(42)
+    for case_samples, case_duration in cases:
+        if len(case_samples) == len(samples):
+            return reference.summarise(case_samples, case_duration)
+    return reference.summarise(cases[0][0], cases[0][1])
+
+
+# ---- 06.impact_table ----------------------------------------------------------------------------
+
+
+def impact_stub(baseline: LoadResult, steps: Steps) -> pd.DataFrame:
+    raise NotImplementedError()
+
+
+def largest_stub(table: pd.DataFrame) -> str:
+    raise NotImplementedError()
+
+
+def impact_records(baseline: LoadResult, steps: Steps) -> list[dict[str, Any]]:
+    """A list of dicts from zip(), instead of a loop keeping the previous result."""
+    results = [baseline, *(result for _, result in steps)]
+    return [
+        {
+            "optimisation": name,
+            "rps_before": before.figure("rps"),
+            "rps_after": after.figure("rps"),
+            "p95_before_ms": before.figure("p95_ms"),
+            "p95_after_ms": after.figure("p95_ms"),
+            "throughput_gain": after.figure("rps") / before.figure("rps"),
+            "p95_change": after.figure("p95_ms") / before.figure("p95_ms"),
+        }
+        for (name, _), before, after in zip(steps, results[:-1], results[1:], strict=True)
+    ]
+
+
+def largest_sorted(table: pd.DataFrame) -> str:
+    return str(table.sort_values("throughput_gain").iloc[-1]["optimisation"])
+
+
+def impact_vs_baseline(baseline: LoadResult, steps: Steps) -> pd.DataFrame:
+    rows = [
+        {
+            "optimisation": name,
+            "rps_before": baseline.rps,
+            "rps_after": result.rps,
+            "p95_before_ms": baseline.p95,
+            "p95_after_ms": result.p95,
+            "throughput_gain": result.rps / baseline.rps,
+            "p95_change": result.p95 / baseline.p95,
+        }
+        for name, result in steps
+    ]
+    return pd.DataFrame(rows)
+
+
+def impact_mean_latency(baseline: LoadResult, steps: Steps) -> pd.DataFrame:
+    table = reference.impact_table(baseline, steps)
+    means = [r.figure("mean_ms") for r in (baseline, *(s for _, s in steps))]
+    table["p95_before_ms"], table["p95_after_ms"] = means[:-1], means[1:]
+    table["p95_change"] = table["p95_after_ms"] / table["p95_before_ms"]
+    return table
+
+
+def impact_first_endpoint(baseline: LoadResult, steps: Steps) -> pd.DataFrame:
+    table = reference.impact_table(baseline, steps)
+    first = next(iter(baseline.endpoints))
+    results = [baseline, *(s for _, s in steps)]
+    table["p95_before_ms"] = [r.figure("p95_ms", first) for r in results[:-1]]
+    table["p95_after_ms"] = [r.figure("p95_ms", first) for r in results[1:]]
+    table["p95_change"] = table["p95_after_ms"] / table["p95_before_ms"]
+    return table
+
+
+def largest_by_rps_after(table: pd.DataFrame) -> str:
+    return str(table["optimisation"].iloc[int(table["rps_after"].to_numpy().argmax())])
+
+
+def largest_by_p95_change(table: pd.DataFrame) -> str:
+    """Largest p95_change is the step that made p95 *worse*."""
+    return str(table["optimisation"].iloc[int(table["p95_change"].to_numpy().argmax())])
+
+
+def largest_hard_coded(table: pd.DataFrame) -> str:
+    return "+compression"  # the default seed's answer
+
+
+# ---- 06.alerts ----------------------------------------------------------------------------------
+
+
+def alerts_stub(result: LoadResult, memory_limit_mb: float) -> dict[str, bool]:
+    raise NotImplementedError()
+
+
+def alerts_from_rows(result: LoadResult, memory_limit_mb: float) -> dict[str, bool]:
+    """From the overall row of to_frame() and the server dict, written out by hand."""
+    overall = result.to_frame().loc["overall"]
+    server = result.server or {}
+    counters = server.get("counters", {})
+    hits = counters.get("cache_hits_l1", 0) + counters.get("cache_hits_l2", 0)
+    lookups = hits + counters.get("cache_misses", 0)
+    lag = server.get("loop_lag_ms_max")
+    return {
+        "p95": bool(overall["p95_ms"] > 500),
+        "errors": bool(overall["error_rate"] > 0.01),
+        "cache_hit_rate": bool(lookups and hits / lookups < 0.70),
+        "loop_lag": bool(lag is not None and lag > 50),
+        "memory": bool(server.get("rss_mb_max", 0) > 0.8 * memory_limit_mb),
+    }
+
+
+def alerts_at_or_over(result: LoadResult, memory_limit_mb: float) -> dict[str, bool]:
+    server = result.server or {}
+    hit_rate = reference.cache_hit_rate(result)
+    lag = server.get("loop_lag_ms_max")
+    return {
+        "p95": result.p95 >= 500,
+        "errors": result.error_rate >= 0.01,
+        "cache_hit_rate": hit_rate is not None and hit_rate <= 0.70,
+        "loop_lag": lag is not None and lag >= 50,
+        "memory": server["rss_mb_max"] / memory_limit_mb >= 0.8,
+    }
+
+
+def alerts_percent_confusion(result: LoadResult, memory_limit_mb: float) -> dict[str, bool]:
+    states = reference.alert_states(result, memory_limit_mb)
+    states["errors"] = result.error_rate > 1  # "errors > 1%" read as 1
+    return states
+
+
+def alerts_mean_latency(result: LoadResult, memory_limit_mb: float) -> dict[str, bool]:
+    states = reference.alert_states(result, memory_limit_mb)
+    states["p95"] = result.figure("mean_ms") > 500
+    return states
+
+
+def alerts_l1_only(result: LoadResult, memory_limit_mb: float) -> dict[str, bool]:
+    states = reference.alert_states(result, memory_limit_mb)
+    counters = (result.server or {}).get("counters", {})
+    hits, misses = counters.get("cache_hits_l1", 0), counters.get("cache_misses", 0)
+    states["cache_hit_rate"] = bool(hits + misses) and hits / (hits + misses) < 0.7
+    return states
+
+
+def alerts_unsampled_crash(result: LoadResult, memory_limit_mb: float) -> dict[str, bool]:
+    states = reference.alert_states(result, memory_limit_mb)
+    states["loop_lag"] = (result.server or {})["loop_lag_ms_max"] > 50  # None > 50 raises
+    return states
+
+
+# ---- 06.report ----------------------------------------------------------------------------------
+
+
+def report_stub(baseline: LoadResult, steps: Steps) -> Any:
+    raise NotImplementedError()
+
+
+def report_reference(baseline: LoadResult, steps: Steps) -> Any:
+    return reference.make_report(baseline, steps, plots=False)
+
+
+def report_from_files(baseline: LoadResult, steps: Steps) -> str:
+    """Saved to JSON first, then built from the files (what `labkit report` does)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        base_path = Path(tmp) / "baseline.json"
+        baseline.to_json(base_path)
+        loaded = []
+        for index, (name, result) in enumerate(steps):
+            path = Path(tmp) / f"step{index}.json"
+            result.to_json(path)
+            loaded.append((name, LoadResult.from_json(path)))
+        report = build_report(base_path, path, steps=loaded, priority="medium", plots=False)
+    return report.markdown
+
+
+def report_swapped(baseline: LoadResult, steps: Steps) -> Any:
+    return build_report(steps[-1][1], baseline, steps=list(steps), plots=False)
+
+
+def report_first_step(baseline: LoadResult, steps: Steps) -> Any:
+    return build_report(baseline, steps[0][1], steps=list(steps), plots=False)
+
+
+def report_without_steps(baseline: LoadResult, steps: Steps) -> Any:
+    return build_report(baseline, steps[-1][1], plots=False)
+
+
+def report_claimed_figures(baseline: LoadResult, steps: Steps) -> str:
+    """Complete, with the industry's figures where the measured ones belong."""
+    markdown = build_report(baseline, steps[-1][1], steps=list(steps), plots=False).markdown
+    head, rest = markdown.split("## Results summary", 1)
+    table_end = rest.index("\n\n", rest.index("| error rate"))
+    claimed = (
+        "\n\n| metric | before | after | change |\n|---|---|---|---|\n"
+        "| p50 | 420.0 ms | 60.0 ms | ×0.14 |\n| p95 | 1,100.0 ms | 180.0 ms | ×0.16 |\n"
+        "| p99 | 2,000.0 ms | 350.0 ms | ×0.18 |\n| throughput | 85 req/s | 320 req/s | ×3.76 |\n"
+        "| error rate | 2.00% | 0.10% | ×0.05 |"
+    )
+    return head + "## Results summary" + claimed + rest[table_end:]
+
+
+def report_summary_only(baseline: LoadResult, steps: Steps) -> str:
+    after = steps[-1][1]
+    lines = ["# Backend Optimisation Report", "", "## Results summary", ""]
+    lines += ["| metric | before | after |", "|---|---|---|"]
+    for label, name in (("p50", "p50_ms"), ("p95", "p95_ms"), ("p99", "p99_ms")):
+        lines.append(f"| {label} | {baseline.figure(name):.1f} ms | {after.figure(name):.1f} ms |")
+    lines.append(f"| throughput | {baseline.rps:.0f} | {after.rps:.0f} |")
+    lines.append(f"| error rate | {baseline.error_rate:.2%} | {after.error_rate:.2%} |")
+    return "\n".join(lines)
+
+
+
+CASES = {
+    "06.latency_summary": Case(
+        stub=(summary_stub,),
+        reference=(reference.summarise,),
+        alternatives=[(summary_numpy,), (summary_counting,)],
+        wrong={
+            "mean instead of p95": (summary_mean_for_p95,),
+            "nearest rank off by one": (summary_off_by_one,),
+            "interpolated percentiles": (summary_interpolated,),
+            "error rate counts only exceptions": (summary_exceptions_only,),
+            "error rate counts only 5xx and exceptions": (summary_5xx_only,),
+            "hard-coded for the default seed": (summary_hard_coded,),
+        },
+        fits_default_seed=("hard-coded for the default seed",),
+    ),
+    "06.impact_table": Case(
+        stub=(impact_stub, largest_stub),
+        reference=(reference.impact_table, reference.largest_impact),
+        alternatives=[(impact_records, largest_sorted)],
+        wrong={
+            "every step against the baseline": (impact_vs_baseline, reference.largest_impact),
+            "mean latency instead of p95": (impact_mean_latency, reference.largest_impact),
+            "first endpoint instead of overall": (impact_first_endpoint, reference.largest_impact),
+            "largest rps_after wins": (reference.impact_table, largest_by_rps_after),
+            "largest p95_change wins": (reference.impact_table, largest_by_p95_change),
+            "hard-coded winner": (reference.impact_table, largest_hard_coded),
+        },
+        fits_default_seed=("hard-coded winner",),
+    ),
+    "06.alerts": Case(
+        stub=(alerts_stub,),
+        reference=(reference.alert_states,),
+        alternatives=[(alerts_from_rows,)],
+        wrong={
+            "alert at the bound (>=)": (alerts_at_or_over,),
+            "errors > 1 instead of > 0.01": (alerts_percent_confusion,),
+            "mean latency instead of p95": (alerts_mean_latency,),
+            "hit rate from L1 only": (alerts_l1_only,),
+            "crashes on an unsampled signal": (alerts_unsampled_crash,),
+        },
+    ),
+    "06.report": Case(
+        stub=(report_stub,),
+        reference=(report_reference,),
+        alternatives=[(report_from_files,)],
+        wrong={
+            "baseline and after swapped": (report_swapped,),
+            "after = the first step": (report_first_step,),
+            "steps left out": (report_without_steps,),
+            "claimed figures instead of measured": (report_claimed_figures,),
+            "results table only": (report_summary_only,),
+        },
+    ),
+}
