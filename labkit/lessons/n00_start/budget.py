@@ -101,19 +101,19 @@ class LifecycleBudget:
             budget = self.budget_ms[phase]
             ax.plot([budget, budget], [i - 0.45, i + 0.45], color="#1f2328", linewidth=3)
             ax.annotate(
-                f"{self.measured_ms[phase]:.2f} ms",
-                (measured[i], i),
-                xytext=(4, 0),
+                f"{self.measured_ms[phase]:.2f} of {budget:g} ms",
+                (max(measured[i], budget), i),
+                xytext=(6, 0),
                 textcoords="offset points",
                 va="center",
                 fontsize="small",
             )
         ax.plot([], [], color="#1f2328", linewidth=3, label="budget")
         ax.set_xscale("log")
-        ax.set_xlim(1e-3, max(max(measured), max(self.budget_ms.values())) * 4)
+        ax.set_xlim(1e-3, max(max(measured), max(self.budget_ms.values())) * 30)
         ax.set_xlabel("milliseconds (log scale)")
         ax.set_title(f"One request, phase by phase: GET {_path_of(self.url)}")
-        ax.legend(loc="upper right", fontsize="small")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, fontsize="small")
         return ax
 
     def __str__(self) -> str:

@@ -78,7 +78,9 @@ def grade_top_authors(g: Grader, top_authors: Any) -> None:
                 statements,
                 target=f"≤ {MAX_STATEMENTS}",
                 ok=statements <= MAX_STATEMENTS,
-                hint=f"{statements} statements: one query per author is the N+1 pattern. "
+                hint=None
+                if statements <= MAX_STATEMENTS
+                else f"{statements} statements: one query per author is the N+1 pattern. "
                 "Ask once, with GROUP BY, or read the posts once and count them in pandas.",
             )
     finally:
