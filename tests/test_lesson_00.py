@@ -105,7 +105,7 @@ def test_budget_views() -> None:
     assert "largest phase: I/O" in text and "over budget" not in text
     assert "<table" in b._repr_html_()
     ax = b.plot()
-    widths = [patch.get_width() for patch in ax.patches]
+    widths = [patch.get_width() for patch in ax.patches]  # type: ignore[attr-defined]
     assert widths == pytest.approx([43.5, 2.0, 31.0, 4.0, 0.25, 3.0, 3.5])  # total first (bottom)
     assert ax.get_xscale() == "log"
 
