@@ -163,7 +163,7 @@ class LabServer:
             "LABKIT_APP_OWNER_PID": str(os.getpid()),
         }
         command = [
-            sys.executable, "-m", "uvicorn", "labkit.app.entry:app_from_env", "--factory",
+            sys.executable, "-m", "labkit.app.launch", "labkit.app.entry:app_from_env", "--factory",
             "--host", self.host, "--port", str(self.port), "--workers", str(self.workers),
             "--log-level", "warning", "--no-access-log", "--timeout-graceful-shutdown", "3",
         ]  # fmt: skip
