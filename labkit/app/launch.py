@@ -35,7 +35,7 @@ def marked_as_tcp(bind_socket: BindSocket) -> BindSocket:
 
 
 def main() -> None:
-    uvicorn.config.Config.bind_socket = marked_as_tcp(uvicorn.config.Config.bind_socket)  # type: ignore[method-assign]
+    uvicorn.config.Config.bind_socket = marked_as_tcp(uvicorn.config.Config.bind_socket)  # type: ignore[method-assign,assignment]
     uvicorn.main.main()
 
 
