@@ -1,0 +1,149 @@
+"""Live measurements for the notebook: the capstone's endpoints, raw samples, and the
+optimisations turned on one at a time, each on a fresh ``LabServer``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import urllib.request
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+import aiohttp
+
+from labkit.errors import LoadError
+from labkit.load import LoadResult, run_load
+
+# The six optimisations of the capstone, in the order the SYLLABUS lists them. The steps are
+# cumulative, so each one's measured contribution depends on what is already on.
+ORDER: Final = ("eager_loading", "cache", "compression", "keyset", "fast_json", "indexes")
+DEEP_PAGE: Final = 5_000  # how far into the posts a client has paged
+
+
+def page_cursor(base_url: str, depth: int = DEEP_PAGE) -> str:
+    """The ``next_cursor`` this server hands a client that has paged ``depth`` posts in.
+
+    A baseline server's cursor carries an offset (SQLite walks past ``depth`` rows again);
+    with ``keyset`` it carries the last row seen, and the next page starts right there.
+    """
+    url = f"{base_url}/api/posts?limit=100&offset={max(0, depth - 100)}"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        cursor = json.loads(response.read()).get("next_cursor")
+    if not cursor:
+        raise LoadError(f"no page after {depth} posts: the dataset is too small for this depth")
+    return str(cursor)
+
+
+def capstone_endpoints(server: Any, depth: int = DEEP_PAGE) -> list[str]:
+    """What a client does most: users, a deep page of posts, its feed, a product."""
+    return [
+        "/api/users?limit=20",
+        f"/api/posts?limit=20&cursor={page_cursor(server.url, depth)}",
+        "/api/feed?user_id=1",
+        "/api/products/1",
+    ]
+
+
+def short_name(endpoint: str) -> str:
+    """``/api/posts?limit=20&cursor=eyJ…`` → ``/api/posts?limit=20 (deep page)``.
+
+    The cursor differs from server to server (an offset, or the last row seen), so runs are
+    compared under this stable name.
+    """
+    if "&cursor=" in endpoint:
+        return endpoint.split("&cursor=")[0] + " (deep page)"
+    return endpoint
+
+
+def relabel(result: LoadResult) -> LoadResult:
+    """The same result with stable endpoint names (see ``short_name``)."""
+    result.endpoints = {short_name(name): load for name, load in result.endpoints.items()}
+    result.__dict__.pop("_rows", None)  # drop figures cached under the old names
+    return result
+
+
+def reports_dir() -> Path:
+    """Where the notebook saves reports and results: ``$LABKIT_HOME/reports``."""
+    from labkit.grading.progress_store import labkit_home
+
+    path = labkit_home() / "reports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+async def collect_samples(
+    base_url: str, endpoint: str, *, requests: int = 200, concurrency: int = 4
+) -> list[tuple[float, str]]:
+    """Raw (latency ms, outcome) for ``requests`` requests, ``concurrency`` at a time.
+
+    The outcome is the status code as text, or the exception's name when there was no answer.
+    """
+    samples: list[tuple[float, str]] = []
+    remaining = requests
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    timeout = aiohttp.ClientTimeout(total=10)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+
+        async def user() -> None:
+            nonlocal remaining
+            while remaining > 0:
+                remaining -= 1
+                started = time.perf_counter()
+                try:
+                    async with session.get(base_url + endpoint) as response:
+                        await response.read()
+                        outcome = str(response.status)
+                except (aiohttp.ClientError, TimeoutError) as exc:
+                    outcome = type(exc).__name__
+                samples.append(((time.perf_counter() - started) * 1000, outcome))
+
+        await asyncio.gather(*(user() for _ in range(concurrency)))
+    return samples
+
+
+async def one_at_a_time(
+    order: Sequence[str] = ORDER,
+    *,
+    vus: int = 8,
+    duration: float = 1.0,
+    warmup: float = 0.3,
+    dataset: str | Path | None = None,
+    latency_ms: float = 0.0,
+    say: Callable[[str], None] = print,
+) -> tuple[LoadResult, list[tuple[str, LoadResult]]]:
+    """Baseline, then each optimisation added to the ones before, each on a fresh server.
+
+    Returns ``(baseline, [("+eager_loading", result), ...])`` — the shape ``build_report``
+    takes as ``steps``.
+    """
+    from labkit.app import LabServer
+
+    enabled: list[str] = []
+    baseline: LoadResult | None = None
+    steps: list[tuple[str, LoadResult]] = []
+    for name in ("baseline", *order):
+        if name != "baseline":
+            enabled.append(name)
+        with LabServer(
+            optimize=enabled or "none", dataset=dataset, latency_ms=latency_ms
+        ) as server:
+            result = await run_load(
+                server,
+                capstone_endpoints(server),
+                vus=vus,
+                duration=duration,
+                warmup=warmup,
+                progress=False,
+                label=name if name == "baseline" else f"+{name}",
+            )
+        relabel(result)
+        say(f"{result.label:>15}: {result.rps:7,.0f} req/s · p95 {result.p95:7.1f} ms · "
+            f"errors {result.error_rate:.1%}")  # fmt: skip
+        if baseline is None:
+            baseline = result
+        else:
+            steps.append((f"+{name}", result))
+    assert baseline is not None
+    return baseline, steps
