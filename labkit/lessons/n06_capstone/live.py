@@ -111,6 +111,7 @@ async def one_at_a_time(
     warmup: float = 0.3,
     dataset: str | Path | None = None,
     latency_ms: float = 0.0,
+    depth: int = DEEP_PAGE,
     say: Callable[[str], None] = print,
 ) -> tuple[LoadResult, list[tuple[str, LoadResult]]]:
     """Baseline, then each optimisation added to the ones before, each on a fresh server.
@@ -131,7 +132,7 @@ async def one_at_a_time(
         ) as server:
             result = await run_load(
                 server,
-                capstone_endpoints(server),
+                capstone_endpoints(server, depth),
                 vus=vus,
                 duration=duration,
                 warmup=warmup,

@@ -1,0 +1,183 @@
+"""Lesson 06 helpers: seeded fixtures, the reference answers, reading a report back, and (marked)
+the live helpers against a real server."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from pathlib import Path
+
+import pytest
+
+from labkit.errors import LoadError
+from labkit.lessons.n06_capstone import reference
+from labkit.lessons.n06_capstone.fixtures import (
+    STEP_NAMES,
+    alert_scenarios,
+    optimisation_runs,
+    result_from_samples,
+    sample_sets,
+)
+from labkit.lessons.n06_capstone.live import relabel, short_name
+from labkit.lessons.n06_capstone.reading import first_number, first_table, report_text, sections
+from labkit.report import SECTIONS
+
+
+def test_nearest_rank_on_known_values() -> None:
+    values = [float(v) for v in range(1, 11)]
+    assert reference.nearest_rank(values, 50) == 5.0
+    assert reference.nearest_rank(values, 95) == 10.0
+    assert reference.nearest_rank(values, 90) == 9.0
+    assert reference.nearest_rank([7.0], 99) == 7.0
+
+
+def test_summarise_counts_every_non_2xx_as_an_error() -> None:
+    samples = [(10.0, "200"), (20.0, "201"), (30.0, "404"), (40.0, "503"), (50.0, "Timeout")]
+    summary = reference.summarise(samples, 2.0)
+    assert summary["requests"] == 5
+    assert summary["rps"] == 2.5
+    assert summary["error_rate"] == pytest.approx(3 / 5)
+    assert summary["p50_ms"] == 30.0
+    assert summary["p99_ms"] == 50.0
+
+
+def test_sample_sets_are_seeded() -> None:
+    assert sample_sets(42) == sample_sets(42)
+    assert sample_sets(42) != sample_sets(20_231)
+    sizes = [len(samples) for samples, _ in sample_sets(42)]
+    assert sizes == [2000, 100, 20, 7, 1]
+    outcomes = {outcome for samples, _ in sample_sets(42) for _, outcome in samples}
+    assert "200" in outcomes and "Timeout" in outcomes and any(o[0] in "45" for o in outcomes)
+
+
+def test_recorded_result_agrees_with_exact_percentiles() -> None:
+    samples, duration = sample_sets(42)[0]
+    result = result_from_samples({"/x": samples}, duration=duration, label="t")
+    exact = reference.summarise(samples, duration)
+    for name in ("p50_ms", "p95_ms", "p99_ms"):
+        assert result.figure(name) == pytest.approx(exact[name], rel=2e-3)  # HdrHistogram: 3 digits
+    assert result.error_rate == pytest.approx(exact["error_rate"])
+    assert result.rps == pytest.approx(exact["rps"])
+
+
+def test_optimisation_runs_have_a_winner_that_is_not_last() -> None:
+    for seed in (42, 20_231, 7, 123):
+        baseline, steps = optimisation_runs(seed)
+        assert sorted(name for name, _ in steps) == sorted(f"+{n}" for n in STEP_NAMES)
+        table = reference.impact_table(baseline, steps)
+        gains = list(table["throughput_gain"])
+        winner = reference.largest_impact(table)
+        assert winner != steps[-1][0]
+        assert winner != table["optimisation"].iloc[int(table["rps_after"].to_numpy().argmax())]
+        assert min(gains) < 1 < max(gains)
+    a, b = optimisation_runs(42)[0], optimisation_runs(20_231)[0]
+    assert a.rps != b.rps
+
+
+def test_impact_table_compares_each_step_with_the_one_before() -> None:
+    baseline, steps = optimisation_runs(42)
+    table = reference.impact_table(baseline, steps)
+    assert table["rps_before"].iloc[0] == baseline.rps
+    for index in range(1, len(steps)):
+        assert table["rps_before"].iloc[index] == steps[index - 1][1].rps
+        assert table["p95_after_ms"].iloc[index] == steps[index][1].p95
+
+
+def test_alert_scenarios_at_and_past_the_bounds() -> None:
+    scenarios = {name: (result, limit) for name, result, limit in alert_scenarios(42)}
+    at, limit = scenarios["every signal exactly at its bound"]
+    assert at.error_rate == 0.01
+    assert reference.cache_hit_rate(at) == 0.70
+    assert reference.alert_states(at, limit) == dict.fromkeys(reference.SIGNALS, False)
+    past, limit = scenarios["a slow tail, 1.1% errors, a cold cache"]
+    assert past.figure("mean_ms") < 500 < past.p95  # the mean would hide this one
+    assert reference.alert_states(past, limit) == dict.fromkeys(reference.SIGNALS, True)
+    unsampled, limit = scenarios["no cache and no loop-lag sample"]
+    assert reference.cache_hit_rate(unsampled) is None
+    assert not any(reference.alert_states(unsampled, limit).values())
+
+
+def test_report_reads_back_with_the_measured_numbers() -> None:
+    baseline, steps = optimisation_runs(42)
+    report = reference.make_report(baseline, steps, plots=False)
+    markdown = report_text(report)
+    assert markdown is not None and report_text(markdown) == markdown
+    assert report_text(42) is None
+    found = sections(markdown)
+    assert all(name in found for name in SECTIONS)
+    rows = first_table(found["Results summary"])
+    assert rows[0] == ["metric", "before", "after", "change"]
+    by_metric = {row[0]: row for row in rows[1:]}
+    assert first_number(by_metric["p95"][1]) == pytest.approx(baseline.p95, abs=0.051)
+    assert first_number(by_metric["throughput"][2]) == pytest.approx(steps[-1][1].rps, abs=0.51)
+    assert "Claimed for a comparable API" in found["Executive summary"]
+    assert f"{baseline.rps:,.0f} →" in found["Executive summary"]
+
+
+def test_first_number_reads_formatted_cells() -> None:
+    assert first_number("1,234.5 ms") == 1234.5
+    assert first_number("2.13%") == 2.13
+    assert first_number("n/a") is None
+    assert math.isclose(first_number("×0.25 (better)") or 0, 0.25)
+
+
+def test_short_names_make_runs_comparable() -> None:
+    assert (
+        short_name("/api/posts?limit=20&cursor=eyJvIjo1MDAwfQ") == "/api/posts?limit=20 (deep page)"
+    )
+    assert short_name("/api/feed?user_id=1") == "/api/feed?user_id=1"
+    result = result_from_samples(
+        {"/api/posts?limit=20&cursor=abc": [(5.0, "200")]}, duration=1.0, label="t"
+    )
+    assert relabel(result).figure("requests", "/api/posts?limit=20 (deep page)") == 1
+
+
+# ---- live helpers, against a real server ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from labkit.data import build
+
+    return build(size="tiny", seed=42, path=tmp_path_factory.mktemp("n06") / "tiny.sqlite").path
+
+
+@pytest.mark.server
+def test_live_cursor_samples_and_steps(tiny_dataset: Path) -> None:
+    from labkit.app import LabServer
+    from labkit.lessons.n06_capstone.live import (
+        capstone_endpoints,
+        collect_samples,
+        one_at_a_time,
+        page_cursor,
+    )
+
+    with LabServer(optimize="none", dataset=tiny_dataset) as server:
+        assert page_cursor(server.url, 200) == "eyJvIjoyMDB9"  # {"o":200}: an offset cursor
+        with pytest.raises(LoadError, match="too small"):
+            page_cursor(server.url, 10_000)
+        assert len(capstone_endpoints(server, 200)) == 4
+        samples = asyncio.run(collect_samples(server.url, "/api/products/1", requests=12))
+        assert len(samples) == 12 and all(outcome == "200" for _, outcome in samples)
+        missing = asyncio.run(collect_samples(server.url, "/api/products/999999", requests=3))
+        assert {outcome for _, outcome in missing} == {"404"}
+    with LabServer(optimize="keyset", dataset=tiny_dataset) as server:
+        assert page_cursor(server.url, 200) != "eyJvIjoyMDB9"  # the last row seen instead
+
+    lines: list[str] = []
+    baseline, steps = asyncio.run(
+        one_at_a_time(
+            ("eager_loading",),
+            vus=2,
+            duration=0.4,
+            warmup=0.1,
+            dataset=tiny_dataset,
+            depth=200,
+            say=lines.append,
+        )
+    )
+    assert [name for name, _ in steps] == ["+eager_loading"]
+    assert "/api/posts?limit=20 (deep page)" in baseline.endpoints
+    assert set(baseline.endpoints) == set(steps[0][1].endpoints)
+    assert baseline.overall.count > 0 and steps[0][1].environment["optimize"] == "eager_loading"
+    assert len(lines) == 2
