@@ -22,7 +22,14 @@ _LAZY = {
     "request_timing": "labkit.load",
 }
 
-__all__ = ["__version__", "check", "check_all", "load_ipython_extension", "progress", "request_timing"]
+__all__ = [
+    "__version__",
+    "check",
+    "check_all",
+    "load_ipython_extension",
+    "progress",
+    "request_timing",
+]
 
 
 def __getattr__(name: str) -> Any:
