@@ -184,13 +184,14 @@ def first_field_difference(got: Any, expected: list[dict[str, Any]]) -> str | No
 @exercise(
     "05.schema_encoder",
     title="A typed schema encoder with msgspec: public fields only, validated",
-    answers=("encode_public_users",),
-    hint="Declare class PublicUser(msgspec.Struct) with the public fields and their types; "
-    "msgspec.convert(rows, list[PublicUser], strict=False), then msgspec.json.encode(...).",
+    answers=("make_public_encoder",),
+    hint="Inside make_public_encoder declare class PublicUser(msgspec.Struct) with the public "
+    "fields and their types and one msgspec.json.Encoder(); return a function that does "
+    "encoder.encode(msgspec.convert(rows, list[PublicUser], strict=False)).",
     points=2,
     timeout=15.0,
 )
-def grade_schema_encoder(g: Grader, encode_public_users: Any) -> None:
+def grade_schema_encoder(g: Grader, make_public_encoder: Any) -> None:
     path = g.dataset("tiny")
 
     async def load() -> list[dict[str, Any]]:
@@ -199,10 +200,16 @@ def grade_schema_encoder(g: Grader, encode_public_users: Any) -> None:
 
     rows = g.run(load())
     with count_stdlib_json() as json_calls:
-        got = g.call(encode_public_users, [dict(r) for r in rows])
+        encode = g.call(make_public_encoder)
+        g.expect(
+            callable(encode),
+            f"make_public_encoder should return a function encode(rows), got "
+            f"{type(encode).__name__}",
+        )
+        got = g.call(encode, [dict(r) for r in rows])
     g.expect(
         isinstance(got, bytes | bytearray | str),
-        f"encode_public_users should return the JSON document (bytes), got {type(got).__name__}",
+        f"encode(rows) should return the JSON document (bytes), got {type(got).__name__}",
     )
     try:
         decoded = json.loads(got)
@@ -227,7 +234,7 @@ def grade_schema_encoder(g: Grader, encode_public_users: Any) -> None:
     bad[1]["created_at"] = "yesterday"
     rejected = True
     try:
-        encode_public_users(bad)  # expected to raise: the learner's exception is the answer
+        encode(bad)  # expected to raise: the learner's exception is the answer
         rejected = False
     except Exception:
         pass

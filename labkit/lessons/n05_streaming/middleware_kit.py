@@ -8,6 +8,7 @@ cookie into a dict, and the auth middleware rejects requests without the bearer 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import random
@@ -233,3 +234,37 @@ def expected_runs(script: Sequence[ScriptedRequest], skipped: Collection[str]) -
         if item.path not in skipped:
             runs[item.path] += len(MIDDLEWARES)
     return runs
+
+
+async def asgi_get(
+    app: ASGIApp, path: str, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], list[bytes]]:
+    """``GET path`` straight through the ASGI interface: status, headers and every body chunk
+    as the app sent it (``httpx.ASGITransport`` joins the chunks, which hides streaming)."""
+    sent: list[Message] = []
+    request_headers = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    scope: Scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+        "root_path": "", "headers": [(b"host", b"lab"), *request_headers],
+        "client": ("127.0.0.1", 50000), "server": ("lab", 80),
+    }  # fmt: skip
+
+    requested = False
+
+    async def receive() -> Message:
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.Event().wait()  # the client never disconnects; the app cancels this wait
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    response_headers = {k.decode().lower(): v.decode() for k, v in start.get("headers", [])}
+    chunks = [m.get("body", b"") for m in sent if m["type"] == "http.response.body"]
+    return start["status"], response_headers, [c for c in chunks if c]

@@ -146,13 +146,19 @@ class PublicUser(msgspec.Struct):
     created_at: int
 
 
-_public_encoder = msgspec.json.Encoder()
+def make_public_encoder() -> Callable[[list[dict[str, Any]]], bytes]:
+    """``encode(rows)``: validate rows against ``PublicUser`` and encode them as JSON.
 
+    The schema and the encoder are built once; unknown fields (email, bio) are dropped and a
+    wrong type raises ``msgspec.ValidationError``.
+    """
+    encoder = msgspec.json.Encoder()
 
-def encode_public_users(rows: list[dict[str, Any]]) -> bytes:
-    """Validate ``rows`` against ``PublicUser`` and encode them (unknown fields are dropped)."""
-    users = msgspec.convert(rows, list[PublicUser], strict=False)  # 0/1 → False/True
-    return _public_encoder.encode(users)
+    def encode(rows: list[dict[str, Any]]) -> bytes:
+        users = msgspec.convert(rows, list[PublicUser], strict=False)  # 0/1 → False/True
+        return encoder.encode(users)
+
+    return encode
 
 
 def json_baseline(rows: list[dict[str, Any]]) -> bytes:
