@@ -18,7 +18,7 @@ import pytest
 from aiohttp import web
 
 from labkit.errors import LoadError
-from labkit.load import LoadResult, parse_server_timing, request_timing, run_load
+from labkit.load import EndpointLoad, LoadResult, parse_server_timing, request_timing, run_load
 from labkit.load import runner as runner_module
 from labkit.load.histogram import LatencyRecorder
 from labkit.load.runner import choose_shape, resolve_target
@@ -209,3 +209,58 @@ def test_request_timing_reports_client_and_server_phases() -> None:
 def test_parse_server_timing() -> None:
     header = 'db;dur=12.5;desc="3 statements", cache;dur=0, total;dur=15.25, miss'
     assert parse_server_timing(header) == {"db": 12.5, "cache": 0.0, "total": 15.25}
+
+
+def recorded_result(endpoints: dict[str, list[float]], **kw: Any) -> LoadResult:
+    """A closed-loop result from given latencies (seconds) per endpoint; no server needed."""
+    loads = {}
+    for name, latencies in endpoints.items():
+        load = EndpointLoad()
+        for seconds in latencies:
+            load.response.record(seconds)
+            load.ok += 1
+            load.statuses["200"] += 1
+        loads[name] = load
+    return LoadResult(
+        target="http://h:1", mode="closed", duration=2.0, warmup=0.0, endpoints=loads, vus=3, **kw
+    )
+
+
+def test_repr_is_one_headline_line() -> None:
+    result = recorded_result({"/a": [0.001] * 6, "/b": [0.003] * 4}, label="base")
+    text = repr(result)
+    assert "\n" not in text and len(text) < 200
+    assert text.startswith("<LoadResult base: 3 VUs, 10 requests")
+    assert "5 req/s" in text and "p50 1.0 ms" in text and "p99 3.0 ms" in text
+    assert "errors 0.0%" in text and "LatencyRecorder" not in text
+    result.aborted = "gone"
+    assert repr(result).endswith(", partial>")
+
+
+def test_renamed_is_a_consistent_copy() -> None:
+    result = recorded_result({"/a?x=1": [0.001] * 6, "/b": [0.003] * 4})
+    assert result.figure("requests", "/a?x=1") == 6  # caches the rows under the old names
+    renamed = result.renamed({"/a?x=1": "/a"})
+    assert list(renamed.endpoints) == ["/a", "/b"]
+    assert renamed.figure("requests", "/a") == 6 and renamed.figure("requests") == 10
+    assert renamed.to_frame().index.tolist() == ["/a", "/b", "overall"]
+    # the original is untouched, and the copy shares no recordings with it
+    assert list(result.endpoints) == ["/a?x=1", "/b"]
+    assert result.figure("requests", "/a?x=1") == 6
+    renamed.endpoints["/a"].response.record(1.0)
+    assert result.endpoints["/a?x=1"].response.count == 6
+    renamed.warnings.append("only on the copy")
+    assert result.warnings == []
+
+
+def test_renamed_merges_and_refuses_bad_names() -> None:
+    result = recorded_result({"/a?p=1": [0.001] * 2, "/a?p=2": [0.002] * 3, "/b": [0.004]})
+    merged = result.renamed(lambda name: name.split("?")[0])
+    assert merged.figure("requests", "/a") == 5 and merged.figure("p99_ms", "/a") == pytest.approx(
+        2.0, rel=1e-3
+    )
+    assert merged.overall.count == 6
+    with pytest.raises(LoadError, match="total row"):
+        result.renamed({"/b": "overall"})
+    with pytest.raises(LoadError, match="need a name"):
+        result.renamed({"/b": ""})

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import html
 import json
 import math
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -167,6 +169,31 @@ class LoadResult:
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows()).set_index("endpoint")
 
+    def renamed(self, mapping: Mapping[str, str] | Callable[[str], str]) -> LoadResult:
+        """A copy whose endpoints carry new names; this result is left as it is.
+
+        ``mapping`` is a dict (names it does not mention are kept) or a function of the old
+        name. Endpoints that end up under one name are merged into one, as if they had been
+        one endpoint. Figures are recomputed under the new names: nothing cached is carried.
+        """
+        groups: dict[str, list[EndpointLoad]] = {}
+        for name, load in self.endpoints.items():
+            new = mapping(name) if callable(mapping) else mapping.get(name, name)
+            if not isinstance(new, str) or not new:
+                raise LoadError(f"cannot rename endpoint {name!r} to {new!r}: need a name")
+            groups.setdefault(new, []).append(load)
+        if OVERALL in groups:
+            raise LoadError(f"{OVERALL!r} is the name of the total row; pick another name")
+        # replace() builds a new instance through __init__, so cached_property values
+        # (overall, _rows) are not copied and get computed afresh under the new names.
+        return replace(
+            self,
+            endpoints={name: EndpointLoad.merged(loads) for name, loads in groups.items()},
+            warnings=list(self.warnings),
+            server=copy.deepcopy(self.server),
+            environment=dict(self.environment),
+        )
+
     # ------------------------------------------------------------------ files
     def to_json(self, path: str | Path | None = None) -> str:
         data = asdict(self) | {
@@ -223,6 +250,18 @@ class LoadResult:
         if self.aborted:
             notes.insert(0, f"run stopped early: {self.aborted} (partial results)")
         return notes
+
+    def __repr__(self) -> str:
+        # One line: the generated dataclass repr dumps every histogram object and floods logs.
+        overall = self.overall
+        shape = f"{self.vus} VUs" if self.mode == "closed" else f"{self.rate:g} req/s offered"
+        partial = ", partial" if self.aborted else ""
+        return (
+            f"<LoadResult {self.label or self.target}: {shape}, {overall.count:,} requests "
+            f"in {self.duration:.1f} s, {self.rps:,.0f} req/s, p50 {self.p50:.1f} ms, "
+            f"p95 {self.p95:.1f} ms, p99 {self.p99:.1f} ms, errors {self.error_rate:.1%}"
+            f"{partial}>"
+        )
 
     def __str__(self) -> str:
         table = self.to_frame().to_string(float_format=lambda v: f"{v:,.2f}")

@@ -58,10 +58,8 @@ def short_name(endpoint: str) -> str:
 
 
 def relabel(result: LoadResult) -> LoadResult:
-    """The same result with stable endpoint names (see ``short_name``)."""
-    result.endpoints = {short_name(name): load for name, load in result.endpoints.items()}
-    result.__dict__.pop("_rows", None)  # drop figures cached under the old names
-    return result
+    """A copy of the result under stable endpoint names (see ``short_name``)."""
+    return result.renamed(short_name)
 
 
 def reports_dir() -> Path:
@@ -139,7 +137,7 @@ async def one_at_a_time(
                 progress=False,
                 label=name if name == "baseline" else f"+{name}",
             )
-        relabel(result)
+        result = relabel(result)
         say(f"{result.label:>15}: {result.rps:7,.0f} req/s · p95 {result.p95:7.1f} ms · "
             f"errors {result.error_rate:.1%}")  # fmt: skip
         if baseline is None:
