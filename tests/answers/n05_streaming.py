@@ -120,6 +120,13 @@ async def keyset_id_ranges(db: Any, table: str, batch_size: int) -> Any:
             yield rows
 
 
+async def keyset_returns_list(db: Any, table: str, batch_size: int) -> Any:
+    batches = []
+    async for rows in reference.keyset_batches(db, table, batch_size):
+        batches.append(rows)
+    return batches  # every batch held until the end
+
+
 async def keyset_drops_partial(db: Any, table: str, batch_size: int) -> Any:
     async for rows in reference.keyset_batches(db, table, batch_size):
         if len(rows) == batch_size:
@@ -413,6 +420,7 @@ CASES = {
             "fetchall then slices": (keyset_fetchall_sliced,),
             "id ranges (assumes no gaps)": (keyset_id_ranges,),
             "drops the partial batch": (keyset_drops_partial,),
+            "returns a list of batches": (keyset_returns_list,),
         },
     ),
     "05.export_stream": Case(

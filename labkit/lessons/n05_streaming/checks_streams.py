@@ -37,8 +37,11 @@ async def drain(g: Grader, fn: Any, name: str, *args: Any) -> list[Any]:
     their generator is reported as theirs.
     """
     produced = await g.acall(fn, *args)
-    if isinstance(produced, list | tuple):
-        return list(produced)
+    g.expect(
+        not isinstance(produced, list | tuple),
+        f"{name} returned a whole {type(produced).__name__}: everything was in memory at once",
+        hint="Make it an async generator: `yield` each batch as soon as you have it.",
+    )
     g.expect(
         hasattr(produced, "__aiter__"),
         f"{name} should be an async generator (an `async def` with `yield`), but calling it "
