@@ -24,7 +24,17 @@ def register(subparsers: Any) -> None:
         metavar="NAME=FILE",
         help="a run with one more optimisation, in order (repeat)",
     )
-    parser.add_argument("--notes", help="YAML with title, author, summary, trade_offs, next_steps")
+    parser.add_argument(
+        "--notes",
+        help="YAML with title, author, summary, trade_offs, next_steps, claims "
+        "(e.g. claims: {rps: [85, 320]})",
+    )
+    parser.add_argument(
+        "--memory-limit-mb",
+        type=float,
+        default=None,
+        help="memory the server may use (default: the cgroup limit, else total RAM)",
+    )
     parser.add_argument("--priority", choices=PRIORITIES, default="high")
     parser.add_argument("-o", "--output", default="report.md", help=".md (default) or .html")
     parser.add_argument("--no-plots", action="store_true")
@@ -49,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
         notes=args.notes,
         priority=args.priority,
         plots=not args.no_plots,
+        memory_limit_mb=args.memory_limit_mb,
     )
     path = report.save(Path(args.output))
     print(f"wrote {path}")

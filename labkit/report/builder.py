@@ -23,6 +23,8 @@ from labkit.report.blocks import (
     to_html,
     to_markdown,
 )
+from labkit.report.claims import Claim, claims_table
+from labkit.report.limits import MemoryLimit, memory_limit
 
 PRIORITIES: Final = ("low", "medium", "high", "critical")
 # Alert thresholds the course recommends (policy, not measurements).
@@ -185,18 +187,27 @@ def build_report(
     priority: str = "high",
     title: str = "Backend Optimisation Report",
     plots: bool = True,
+    memory_limit_mb: float | None = None,
+    claims: Mapping[str, Claim] | None = None,
 ) -> Report:
     """Build the report from a baseline run and a tuned run (results or JSON paths).
 
     ``steps`` are ``(optimisation, result)`` pairs measured one at a time (cumulative), each
     compared with the step before. ``notes`` (a dict or a YAML file) adds the author's own
-    words: ``title``, ``author``, ``summary``, ``trade_offs`` and ``next_steps`` lists.
+    words: ``title``, ``author``, ``summary``, ``trade_offs`` and ``next_steps`` lists, and
+    ``claims`` when the argument is not given.
+
+    The memory alert compares the server's peak RSS with ``memory_limit_mb`` (default: the
+    cgroup memory limit when one is set, else total RAM). ``claims`` maps ``rps``, ``p50_ms``,
+    ``p95_ms``, ``p99_ms`` or ``error_rate`` to a figure quoted elsewhere — ``(before, after)``
+    or the after figure alone — and adds a "Claimed vs measured" section.
     """
     base = baseline if isinstance(baseline, LoadResult) else LoadResult.from_json(baseline)
     tuned = after if isinstance(after, LoadResult) else LoadResult.from_json(after)
     if priority not in PRIORITIES:
         raise LoadError(f"priority must be one of {', '.join(PRIORITIES)}, got {priority!r}")
     note = _read_notes(notes)
+    limit = memory_limit(memory_limit_mb)
     steps = list(steps or [])
     title = str(note.get("title", title))
     env = {**detect_environment(), **base.environment}
@@ -368,10 +379,25 @@ def build_report(
             "not sampled" if lag_now is None else f"{lag_now:.1f} ms",
             "n/a" if lag_now is None else _ok(lag_now <= ALERTS["loop_lag_ms"]),
         ),
-        ("memory", f"> {ALERTS['memory_fraction']:.0%} of the limit", _memory(tuned), "watch"),
+        _memory_row(tuned, limit, figures),
     ]
     blocks.append(Table(("signal", "alert when", "measured now", "status"), tuple(monitor_rows)))
     figures["after.cache_hit_rate"] = hit_rate
+
+    claims = claims if claims is not None else note.get("claims")
+    if claims:
+        if not isinstance(claims, Mapping):
+            raise LoadError("claims must map a figure (rps, p95_ms, ...) to (before, after)")
+        table, claimed = claims_table(base, tuned, claims)
+        figures |= claimed
+        blocks += [
+            Heading(2, "Claimed vs measured"),
+            Paragraph(
+                "Figures quoted elsewhere beside this run's baseline → after. Another API on "
+                "other hardware: compare the direction, not the exact multiple."
+            ),
+            table,
+        ]
 
     blocks.append(Heading(2, "Next steps"))
     blocks.append(Bullets(tuple(_next_steps(tuned, priority, note))))
@@ -392,9 +418,21 @@ def _ok(ok: bool) -> str:
     return "OK" if ok else "**ALERT**"
 
 
-def _memory(result: LoadResult) -> str:
+def _memory_row(
+    result: LoadResult, limit: MemoryLimit, figures: dict[str, float]
+) -> tuple[str, ...]:
+    alert_when = f"> {ALERTS['memory_fraction']:.0%} of {limit}"
     server = result.server or {}
-    return f"{server['rss_mb_max']:.0f} MiB RSS" if server else "not sampled"
+    if not server:
+        return ("memory", alert_when, "not sampled", "n/a")
+    fraction = server["rss_mb_max"] / limit.mb
+    figures["after.memory_fraction"] = fraction
+    return (
+        "memory",
+        alert_when,
+        f"{server['rss_mb_max']:,.0f} MiB RSS ({fraction:.1%})",
+        _ok(fraction <= ALERTS["memory_fraction"]),
+    )
 
 
 def _next_steps(result: LoadResult, priority: str, note: Mapping[str, Any]) -> list[str]:
