@@ -7,6 +7,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from labkit.load.endpoints import DEEP_PAGE
 from labkit.load.runner import PROFILES
 from labkit.report.builder import PRIORITIES
 from labkit.report.optimize import TARGETS
@@ -26,6 +27,13 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--vus", type=int, default=None)
     parser.add_argument("--duration", type=float, default=None, help="seconds per step")
+    parser.add_argument(
+        "--depth",
+        type=int,
+        default=DEEP_PAGE,
+        help=f"posts a client has paged through before the measured posts page "
+        f"(default {DEEP_PAGE}; 0 measures the first page)",
+    )
     parser.add_argument("--priority", choices=PRIORITIES, default="high")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("-o", "--output", default="report.md")
@@ -45,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
             duration=args.duration,
             priority=args.priority,
             workers=args.workers,
+            depth=args.depth or None,
             progress=not args.no_progress,
         )
     )

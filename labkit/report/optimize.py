@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Final
 
 from labkit.app.toggles import OPTIMIZATIONS
 from labkit.errors import LoadError
+from labkit.load.endpoints import CORE_ENDPOINTS, DEEP_PAGE, endpoints_for, stable_names
 from labkit.load.result import LoadResult
 from labkit.load.runner import run_load
 from labkit.report.builder import Report, build_report
@@ -21,14 +23,10 @@ TARGETS: Final[dict[str, tuple[str, ...]]] = {
     "all": OPTIMIZATIONS,
 }
 # Every endpoint but the rate-limited search, whose 429s would read as errors; add it with
-# endpoints=[...] to see what the limiter does to a single heavy client.
-ENDPOINTS: Final = (
-    "/api/users?limit=20",
-    "/api/posts?limit=20",
-    "/api/feed?user_id=1",
-    "/api/products/1",
-    "/api/export/users.csv",
-)
+# endpoints=[...] to see what the limiter does to a single heavy client. The posts page is
+# requested ``depth`` posts in (see labkit.load.endpoints): on a first page keyset pagination
+# has nothing to save.
+ENDPOINTS: Final = (*CORE_ENDPOINTS, "/api/export/users.csv")
 
 
 @dataclass
@@ -65,11 +63,17 @@ async def optimize(
     workers: int = 1,
     dataset: str | Path | None = None,
     latency_ms: float = 0.0,
+    depth: int | None = DEEP_PAGE,
     progress: bool = True,
     say: Callable[[str], None] = print,
 ) -> OptimizationRun:
     """Measure the baseline, then add the target's optimisations one at a time (cumulative),
-    measuring each on a fresh server, and build the report."""
+    measuring each on a fresh server, and build the report.
+
+    Each posts page in ``endpoints`` (one without a cursor or offset) is sent with the cursor
+    that server hands a client ``depth`` posts in; ``depth=None`` sends the paths as given.
+    Results carry stable endpoint names (``… (deep page)``) so the steps compare.
+    """
     from labkit.app.server import LabServer
 
     if target not in TARGETS:
@@ -83,9 +87,11 @@ async def optimize(
         with LabServer(
             optimize=enabled or "none", workers=workers, dataset=dataset, latency_ms=latency_ms
         ) as server:
+            # urllib in a thread: the cursor request must not block this event loop
+            server_paths = await asyncio.to_thread(endpoints_for, server, paths, depth=depth)
             result = await run_load(
                 server,
-                paths,
+                server_paths,
                 profile=profile,
                 vus=vus,
                 duration=duration,
@@ -93,6 +99,7 @@ async def optimize(
                 progress=progress,
                 label=name,
             )
+        result = stable_names(result)
         say(result.headline())
         if run is None:
             run = OptimizationRun(baseline=result)

@@ -4,62 +4,48 @@ optimisations turned on one at a time, each on a fresh ``LabServer``."""
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Final
 
 import aiohttp
 
-from labkit.errors import LoadError
 from labkit.load import LoadResult, run_load
+from labkit.load.endpoints import (
+    CORE_ENDPOINTS,
+    DEEP_PAGE,
+    endpoints_for,
+    page_cursor,
+    short_name,
+    stable_names,
+)
+
+__all__ = [
+    "DEEP_PAGE",
+    "ORDER",
+    "capstone_endpoints",
+    "collect_samples",
+    "one_at_a_time",
+    "page_cursor",
+    "relabel",
+    "reports_dir",
+    "short_name",
+]
 
 # The six optimisations of the capstone, in the order the SYLLABUS lists them. The steps are
 # cumulative, so each one's measured contribution depends on what is already on.
 ORDER: Final = ("eager_loading", "cache", "compression", "keyset", "fast_json", "indexes")
-DEEP_PAGE: Final = 5_000  # how far into the posts a client has paged
-
-
-def page_cursor(base_url: str, depth: int = DEEP_PAGE) -> str:
-    """The ``next_cursor`` this server hands a client that has paged ``depth`` posts in.
-
-    A baseline server's cursor carries an offset (SQLite walks past ``depth`` rows again);
-    with ``keyset`` it carries the last row seen, and the next page starts right there.
-    """
-    url = f"{base_url}/api/posts?limit=100&offset={max(0, depth - 100)}"
-    with urllib.request.urlopen(url, timeout=10) as response:
-        cursor = json.loads(response.read()).get("next_cursor")
-    if not cursor:
-        raise LoadError(f"no page after {depth} posts: the dataset is too small for this depth")
-    return str(cursor)
 
 
 def capstone_endpoints(server: Any, depth: int = DEEP_PAGE) -> list[str]:
     """What a client does most: users, a deep page of posts, its feed, a product."""
-    return [
-        "/api/users?limit=20",
-        f"/api/posts?limit=20&cursor={page_cursor(server.url, depth)}",
-        "/api/feed?user_id=1",
-        "/api/products/1",
-    ]
-
-
-def short_name(endpoint: str) -> str:
-    """``/api/posts?limit=20&cursor=eyJ…`` → ``/api/posts?limit=20 (deep page)``.
-
-    The cursor differs from server to server (an offset, or the last row seen), so runs are
-    compared under this stable name.
-    """
-    if "&cursor=" in endpoint:
-        return endpoint.split("&cursor=")[0] + " (deep page)"
-    return endpoint
+    return endpoints_for(server, CORE_ENDPOINTS, depth=depth)
 
 
 def relabel(result: LoadResult) -> LoadResult:
     """A copy of the result under stable endpoint names (see ``short_name``)."""
-    return result.renamed(short_name)
+    return stable_names(result)
 
 
 def reports_dir() -> Path:
