@@ -13,7 +13,12 @@ from fastapi.responses import JSONResponse
 from labkit.app.cache import DiskStore, LayeredCache, SingleFlight, shared_store
 from labkit.app.database import Database, create_indexes, make_private_dir, prepare_working_copy
 from labkit.app.metrics import AppCounters
-from labkit.app.middleware import CompressionMiddleware, HealthShortcut, TimingMiddleware
+from labkit.app.middleware import (
+    CompressionMiddleware,
+    HealthShortcut,
+    InnerTiming,
+    TimingMiddleware,
+)
 from labkit.app.ratelimit import RateLimiter
 from labkit.app.routes import export, feed, meta, posts, products, search, users
 from labkit.app.state import LabState
@@ -97,6 +102,7 @@ def create_app(
     app.add_exception_handler(Exception, _internal_error)
 
     # add_middleware wraps: the last added runs first.
+    app.add_middleware(InnerTiming)  # innermost: the ``app`` phase of Server-Timing
     if "compression" in toggles:
         app.add_middleware(CompressionMiddleware, counters=counters)
     app.add_middleware(TimingMiddleware, counters=counters, slow_ms=slow_ms)

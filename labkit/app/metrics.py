@@ -6,7 +6,9 @@ the database and cache layers add to it wherever they run, so no handler has to 
 
 from __future__ import annotations
 
+import time
 from collections import Counter
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
@@ -19,6 +21,12 @@ class RequestMetrics:
     statements: int = 0
     cache_seconds: float = 0.0
     cache_status: str | None = None  # "hit" / "miss", set by cached endpoints
+    # From the application's entry (below the middleware) to its response start, set by
+    # InnerTiming; None when the application never answered.
+    handler_seconds: float | None = None
+    serialize_seconds: float = 0.0  # encoding response bodies before the headers went out
+    serializations: int = 0
+    clock: Callable[[], float] = time.perf_counter
 
 
 current_request: ContextVar[RequestMetrics | None] = ContextVar("labkit_request", default=None)

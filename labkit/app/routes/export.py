@@ -15,7 +15,7 @@ from typing import Any, Final, Literal
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response, StreamingResponse
 
-from labkit.app.responses import dumps
+from labkit.app.responses import dumps, serializing
 from labkit.app.state import LabState, lab_state
 
 router = APIRouter(tags=["export"])
@@ -33,6 +33,11 @@ Format = Literal["csv", "json", "ndjson"]
 
 def encode_batch(rows: list[dict[str, Any]], fmt: Format, *, first: bool, fast: bool) -> bytes:
     """One batch of the export; ``first`` adds the CSV header / opens the JSON array."""
+    with serializing():
+        return _encode_batch(rows, fmt, first=first, fast=fast)
+
+
+def _encode_batch(rows: list[dict[str, Any]], fmt: Format, *, first: bool, fast: bool) -> bytes:
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
