@@ -5,23 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from itertools import cycle
 
+from labkit.clock import ManualClock
 
-class FakeClock:
-    """``clock()`` returns the current fake time; the code under test advances it.
 
-    Times are kept as integer nanoseconds so sums are exact (no float drift).
-    """
-
-    def __init__(self) -> None:
-        self.ns = 0
-        self.reads = 0
-
-    def __call__(self) -> float:
-        self.reads += 1
-        return self.ns / 1e9
-
-    def advance(self, seconds: float) -> None:
-        self.ns += round(seconds * 1e9)
+class FakeClock(ManualClock):
+    """``labkit.clock.ManualClock`` plus functions that 'take' a scripted time per call."""
 
     def work(self, seconds: float, result: object = None) -> Callable[[], object]:
         """A function that 'takes' ``seconds`` per call and returns ``result``."""

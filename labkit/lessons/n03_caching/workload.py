@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from labkit.clock import ManualClock
+
 Product = dict[str, Any]
 Loader = Callable[[int], Awaitable[Product | None]]
 K = TypeVar("K")
@@ -154,14 +156,5 @@ class MemoryL2:
         self.data.pop(key, None)
 
 
-class FakeClock:
-    """A clock the test moves by hand, for TTL caches (``timer=clock``)."""
-
-    def __init__(self, start: float = 0.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+# A clock the test moves by hand (``clock.now = 3.5`` or ``clock.advance(0.5)``).
+FakeClock = ManualClock

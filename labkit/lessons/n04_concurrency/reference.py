@@ -13,6 +13,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
+from labkit.clock import ManualClock
 from labkit.cpu_work import count_primes
 from labkit.lessons.n04_concurrency.services import FakeService
 
@@ -202,14 +203,5 @@ def make_guard(
     return guard
 
 
-class FakeClock:
-    """A clock a test moves by hand: ``clock()`` is the time, ``clock.now = 3.5`` sets it."""
-
-    def __init__(self, start: float = 0.0) -> None:
-        self.now = float(start)
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+# A clock the test moves by hand (``clock.now = 3.5`` or ``clock.advance(0.5)``).
+FakeClock = ManualClock
