@@ -264,3 +264,34 @@ def test_renamed_merges_and_refuses_bad_names() -> None:
         result.renamed({"/b": "overall"})
     with pytest.raises(LoadError, match="need a name"):
         result.renamed({"/b": ""})
+
+
+def test_a_stalled_request_times_out_and_the_user_goes_on() -> None:
+    counts: dict[str, int] = {}
+
+    async def scenario() -> LoadResult:
+        # the 3rd request (after the preflight and one more) stalls 1.5 s, five times the timeout
+        async with tiny_server(counting_handler(counts, stall={3: 1.5})) as (url, _):
+            return await run_load(
+                url, ["/a"], vus=1, duration=1.0, warmup=0.0, timeout=0.3, progress=False
+            )
+
+    result = asyncio.run(scenario())
+    load = result.endpoints["/a"]
+    assert load.statuses["Timeout"] == 1 and load.errors == 1
+    assert load.ok >= 1 and counts["/a"] >= 4  # the virtual user went on after the timeout
+    assert result.aborted is None
+
+
+def test_buffered_recordings_are_folded_in_before_any_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    from labkit.load import histogram
+
+    monkeypatch.setattr(histogram, "PENDING_LIMIT", 4)
+    recorder = LatencyRecorder()
+    for seconds in (0.001, 0.001, 0.002, 0.003, 0.004, 0.005):
+        recorder.record(seconds)
+    assert len(recorder._pending) == 2  # four folded in at the limit
+    copy = LatencyRecorder.decode(recorder.encode(), recorder.max_seconds)
+    merged = LatencyRecorder.merged([recorder, copy])
+    assert recorder.count == 6 and copy.count == 6 and merged.count == 12
+    assert merged.summary().p50 == pytest.approx(2.0, rel=1e-3) and merged.summary().max == 5.0

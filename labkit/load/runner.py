@@ -59,6 +59,10 @@ class _Run:
     completed: int = 0
 
     urls: dict[str, URL] = field(default_factory=dict)
+    # Requests in flight (their task -> when sent) and those the watchdog stopped.
+    timeout: float = 10.0
+    in_flight: dict[asyncio.Task[Any], float] = field(default_factory=dict)
+    expired: set[asyncio.Task[Any]] = field(default_factory=set)
 
     def url(self, endpoint: str) -> URL:
         # Parsed once per endpoint: re-parsing a URL string per request costs the generator
@@ -117,6 +121,9 @@ async def _one_request(
     run: _Run, session: aiohttp.ClientSession, endpoint: str, timeout: aiohttp.ClientTimeout
 ) -> tuple[bool, str, int]:
     """(ok, outcome, bytes): outcome is the status code or the exception's name."""
+    task = asyncio.current_task()
+    assert task is not None
+    run.in_flight[task] = run.clock()
     try:
         async with session.get(run.url(endpoint)) as response:
             body = await response.read()
@@ -129,7 +136,32 @@ async def _one_request(
         return False, "Timeout", 0
     except aiohttp.ClientError as exc:
         return False, exc.__class__.__name__, 0
+    except asyncio.CancelledError:
+        if task not in run.expired:
+            raise  # the run itself is being cancelled
+        run.expired.discard(task)
+        task.uncancel()
+        return False, "Timeout", 0
+    finally:
+        del run.in_flight[task]
     return ok, outcome, size
+
+
+async def _watchdog(run: _Run) -> None:
+    """Stop requests in flight for longer than ``run.timeout`` (they count as "Timeout").
+
+    One timer for the whole run instead of aiohttp's per-request timeout, which schedules
+    and cancels a timer handle for every request: CPU the generator would take from the
+    server. A request is stopped between ``timeout`` and ``timeout`` plus one check interval.
+    """
+    interval = min(0.5, run.timeout / 10)
+    while not run.stop.is_set():
+        await asyncio.sleep(interval)
+        now = run.clock()
+        for task, sent in list(run.in_flight.items()):
+            if now - sent > run.timeout and task not in run.expired:
+                run.expired.add(task)
+                task.cancel()
 
 
 def _account(
@@ -295,16 +327,22 @@ async def run_load(
         raise LoadError("warmup must be >= 0 and timeout > 0")
     limit = connections or (vus if rate is None else max(vus, 256))
     connector = aiohttp.TCPConnector(limit=limit, limit_per_host=limit, force_close=False)
-    request_timeout = aiohttp.ClientTimeout(total=timeout)
+    # Only connecting has an aiohttp timeout (it is rare with keep-alive); the request
+    # timeout is the run's watchdog (see _watchdog).
+    request_timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout)
     samples: dict[str, list[float]] = {
         k: [] for k in ("generator_cpu", "generator_lag", "server_cpu", "server_rss", "server_lag")
     }
     started_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     bar = None
     # No decompression: a load client only needs the bytes on the wire (and wrk does not
-    # decompress either); bytes_received is then the transferred size.
+    # decompress either); bytes_received is then the transferred size. No cookie jar (as
+    # wrk): the generator's virtual users share one session, so cookies would be shared too.
     async with aiohttp.ClientSession(
-        connector=connector, auto_decompress=False, timeout=request_timeout
+        connector=connector,
+        auto_decompress=False,
+        timeout=request_timeout,
+        cookie_jar=aiohttp.DummyCookieJar(),
     ) as session:
         await _preflight(session, urljoin(base, paths[0]), min(timeout, 5.0))
         began = clock()
@@ -316,12 +354,14 @@ async def run_load(
             began=began,
             clock=clock,
             loads={path: EndpointLoad() for path in paths},
+            timeout=timeout,
         )
         if progress:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=round(warmup + duration, 1), unit="s", desc="load", leave=True)
         monitor = asyncio.create_task(_monitor(run, target, bar, samples))
+        watchdog = asyncio.create_task(_watchdog(run))
         late = dropped = 0
         try:
             # Bounded: nothing can run longer than the plan plus one request timeout.
@@ -338,6 +378,7 @@ async def run_load(
             ended = clock()
             run.stop.set()
             monitor.cancel()
+            watchdog.cancel()
             if bar is not None:
                 bar.close()
 
