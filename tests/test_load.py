@@ -295,3 +295,20 @@ def test_buffered_recordings_are_folded_in_before_any_read(monkeypatch: pytest.M
     merged = LatencyRecorder.merged([recorder, copy])
     assert recorder.count == 6 and copy.count == 6 and merged.count == 12
     assert merged.summary().p50 == pytest.approx(2.0, rel=1e-3) and merged.summary().max == 5.0
+
+
+def test_redirects_are_counted_not_followed() -> None:
+    seen: dict[str, int] = {}
+
+    async def handle(request: web.Request) -> web.Response:
+        seen[request.path] = seen.get(request.path, 0) + 1
+        if request.path == "/moved":
+            return web.Response(status=302, headers={"Location": "/elsewhere"})
+        return web.Response(text="ok")
+
+    async def scenario() -> LoadResult:
+        async with tiny_server(handle) as (url, _):
+            return await run_load(url, ["/moved"], vus=1, duration=0.2, warmup=0.0, progress=False)
+
+    result = asyncio.run(scenario())
+    assert set(result.endpoints["/moved"].statuses) == {"302"} and "/elsewhere" not in seen
