@@ -106,7 +106,9 @@ def choose_shape(
 
 async def _preflight(session: aiohttp.ClientSession, url: str, timeout: float) -> None:
     try:
-        async with session.get(url, timeout=aiohttp.ClientTimeout(total=timeout)) as response:
+        async with session.get(
+            url, timeout=aiohttp.ClientTimeout(total=timeout), allow_redirects=False
+        ) as response:
             await response.read()
     except TimeoutError:
         raise LoadError(f"{url} did not answer within {timeout:g} s") from None
