@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from labkit.data import DEFAULT_SEED, data_dir, find_problem, read_dataset
 from labkit.data.generator import GENERATOR_VERSION
 from labkit.data.location import dataset_filename, expected_fingerprint
+from labkit.display import TextView
 from labkit.errors import LabkitError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -42,7 +43,7 @@ class Check:
 
 
 @dataclass(frozen=True)
-class DoctorReport:
+class DoctorReport(TextView):
     checks: tuple[Check, ...]
 
     @property

@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
+from labkit.display import TextView
 from labkit.errors import MeasurementError
 
 
 @dataclass(frozen=True)
-class LoopLag:
+class LoopLag(TextView):
     """What a heartbeat saw: ticks that happened, ticks missed and the longest gap."""
 
     interval_s: float

@@ -22,6 +22,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import display
 
+from labkit.display import TextView
 from labkit.errors import LabkitError, MeasurementError
 
 _ASYNC_TWIN = "await __import__('labkit.magics').magics.{fn}({name!r}, {line!r}, {cell!r})"
@@ -387,7 +388,7 @@ def _statement_log() -> Callable[[Any], Any]:
     return fn
 
 
-class QueryReport:
+class QueryReport(TextView):
     """Text and HTML for %%queries: the count, then each statement shape with its count."""
 
     def __init__(self, log: Any) -> None:

@@ -34,11 +34,12 @@ import psutil
 from labkit.app.database import prepare_working_copy
 from labkit.app.factory import default_dataset
 from labkit.app.toggles import Toggles
+from labkit.display import TextView
 from labkit.errors import ServerError
 
 
 @dataclass(frozen=True)
-class ServerStats:
+class ServerStats(TextView):
     """Resource use of the server's processes at one moment (all workers added up)."""
 
     cpu_percent: float  # of one core, since the previous sample; can exceed 100 with workers

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from labkit.data.fingerprint import fingerprint_connection
 from labkit.data.generator import GENERATOR_VERSION
 from labkit.data.schema import SIZES, TABLES
+from labkit.display import TextView
 from labkit.errors import DatasetError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -26,7 +27,7 @@ META_SCHEMA = f"CREATE TABLE {META_TABLE} (key TEXT PRIMARY KEY, value TEXT NOT 
 
 
 @dataclass(frozen=True)
-class Dataset:
+class Dataset(TextView):
     """One dataset file: where it is, what it holds, and its fingerprint."""
 
     path: Path

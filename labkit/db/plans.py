@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
+from labkit.display import TextView
 from labkit.errors import DatabaseError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -36,7 +37,7 @@ class PlanStep:
 
 
 @dataclass(frozen=True)
-class Plan:
+class Plan(TextView):
     """The rows of ``EXPLAIN QUERY PLAN`` for one statement."""
 
     sql: str

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
+from labkit.display import TextView
 from labkit.errors import DatabaseError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -50,7 +51,7 @@ class Statement:
         return self.sql
 
 
-class StatementLog:
+class StatementLog(TextView):
     """What ``with statement_log(db) as log:`` collects: ``log.count``, ``log.statements``."""
 
     def __init__(self) -> None:

@@ -11,6 +11,7 @@ import html
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from labkit.display import TextView
 from labkit.grading.progress_store import Attempt, ProgressStore
 from labkit.grading.result import PASSED, format_value
 
@@ -46,7 +47,7 @@ class ExerciseProgress:
 
 
 @dataclass
-class ProgressReport:
+class ProgressReport(TextView):
     rows: list[ExerciseProgress]
     store: str
 

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from labkit.display import TextView
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
@@ -88,7 +90,7 @@ class LearnerError:
 
 
 @dataclass
-class CheckResult:
+class CheckResult(TextView):
     """The verdict of one check: passed or "not yet", what was measured and what to try next."""
 
     exercise_id: str
@@ -218,7 +220,7 @@ class CheckResult:
 
 
 @dataclass
-class CheckSummary:
+class CheckSummary(TextView):
     """The results of ``check_all()``: one row per exercise and a "5/7 passed" headline."""
 
     notebook: str

@@ -9,13 +9,14 @@ from typing import Any
 
 import pandas as pd
 
+from labkit.display import TextView
 from labkit.errors import LoadError
 from labkit.load.result import LoadResult
 from labkit.load.runner import run_load
 
 
 @dataclass
-class BreakingPoint:
+class BreakingPoint(TextView):
     """Each step's offered rate and what the server did with it."""
 
     p99_bound_ms: float

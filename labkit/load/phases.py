@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 
+from labkit.display import TextView
 from labkit.errors import LoadError
 
 CLIENT_PHASES = ("dns", "connect", "tls", "ttfb", "transfer")
@@ -34,7 +35,7 @@ def parse_server_timing(header: str) -> dict[str, float]:
 
 
 @dataclass
-class RequestTiming:
+class RequestTiming(TextView):
     """Phases of one request in milliseconds; ``tls`` is None for plain http."""
 
     url: str

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from labkit.display import TextView
 from labkit.errors import LoadError
 from labkit.load.environment import detect_environment
 from labkit.load.result import OVERALL, LoadResult
@@ -86,7 +87,7 @@ def change(before: float, after: float, *, lower_is_better: bool) -> str:
 
 
 @dataclass
-class Report:
+class Report(TextView):
     """The report as Markdown and HTML, plus every figure it quotes (for checks)."""
 
     markdown: str

@@ -19,6 +19,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
+from labkit.display import TextView
 from labkit.errors import MeasurementError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -50,7 +51,7 @@ HOW_MEASURED: Final[dict[str, str]] = {
 
 
 @dataclass(frozen=True)
-class LifecycleBudget:
+class LifecycleBudget(TextView):
     """Measured milliseconds per phase of one request, next to the budget for each."""
 
     url: str

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from labkit.display import TextView
 from labkit.grading import CheckResult, get_exercise, run_check
 
 
@@ -21,7 +22,7 @@ def preview_check(exercise_id: str, *answers: Any, timeout: float | None = None)
 
 
 @dataclass(frozen=True)
-class ProgressPlace:
+class ProgressPlace(TextView):
     """Where check attempts are stored, and how to start afresh."""
 
     home: Path
