@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import functools
 from collections.abc import Awaitable, Callable, Hashable, MutableMapping
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
 from cachetools.keys import hashkey
 
@@ -42,7 +42,7 @@ def async_cached(
         async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
             k = key(*args, **kwargs)
             with contextlib.suppress(KeyError):
-                return cache[k]
+                return cast(T, cache[k])
             future = in_flight.get(k)
             if future is None:
                 wrapper.calls += 1  # type: ignore[attr-defined]

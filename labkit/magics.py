@@ -14,7 +14,7 @@ import re
 import shlex
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
@@ -37,7 +37,8 @@ _LINE_BENCH = re.compile(
 
 def _source(shell: InteractiveShell, code: str) -> str:
     """IPython syntax (nested magics, ``!cmd``) turned into plain Python."""
-    return shell.transform_cell(code)
+    source: str = shell.transform_cell(code)
+    return source
 
 
 def _cell_code(shell: InteractiveShell, cell: str, *, is_async: bool = False) -> CellCode:
@@ -151,7 +152,7 @@ def _current() -> InteractiveShell:
     active = get_ipython()
     if active is None:  # pragma: no cover - only reachable outside IPython
         raise MeasurementError("the labkit magics need IPython")
-    return active
+    return cast(InteractiveShell, active)
 
 
 async def run_async_cell(name: str, line: str, cell: str) -> Any:

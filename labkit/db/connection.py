@@ -15,7 +15,7 @@ import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
 
@@ -151,13 +151,13 @@ class SyncLabConnection(sqlite3.Connection):
         return recorder.run(fn, args, {})
 
     def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
-        return self._round_trip(super().execute, sql, parameters)
+        return cast(sqlite3.Cursor, self._round_trip(super().execute, sql, parameters))
 
     def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
-        return self._round_trip(super().executemany, sql, parameters)
+        return cast(sqlite3.Cursor, self._round_trip(super().executemany, sql, parameters))
 
     def executescript(self, script: str, /) -> sqlite3.Cursor:
-        return self._round_trip(super().executescript, script)
+        return cast(sqlite3.Cursor, self._round_trip(super().executescript, script))
 
     def commit(self) -> None:
         self._round_trip(super().commit)

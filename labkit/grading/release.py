@@ -143,7 +143,7 @@ def normalise(nb: Any) -> Any:
 
 
 def notebook_text(nb: Any) -> str:
-    text = nbformat.writes(nb)
+    text: str = nbformat.writes(nb)
     return text if text.endswith("\n") else text + "\n"
 
 

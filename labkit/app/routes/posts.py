@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, cast
 
 import orjson
 from fastapi import APIRouter, Depends, HTTPException, Query
@@ -41,7 +41,7 @@ def decode_cursor(cursor: str) -> dict[str, int]:
     )
     if not valid:
         raise HTTPException(status_code=400, detail="malformed cursor")
-    return data
+    return cast(dict[str, int], data)
 
 
 def _is_int(value: Any, minimum: int = -(2**62)) -> bool:

@@ -16,7 +16,7 @@ import tracemalloc
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from labkit.grading import Grader, exercise
 
@@ -111,7 +111,7 @@ class ProfileService:
         if profile is None:
             profile = self.loader(user_id)
             self.cache.put(user_id, profile)
-        return profile
+        return cast(Profile, profile)
 
 
 def hot_and_cold_trace(seed: int, requests: int = 600, hot: int = 10) -> list[int]:

@@ -49,7 +49,8 @@ def shipping_cents(product: Row, country: str, free_from_cents: int) -> int:
     """Free shipping (0) from a price up; otherwise the country's fee plus a bulky surcharge."""
     if product["price_cents"] >= free_from_cents:
         return 0
-    return FEES[country] + (product["id"] % 7) * 50
+    bulky_surcharge: int = (product["id"] % 7) * 50
+    return FEES[country] + bulky_surcharge
 
 
 def call_script(products: list[Row], seed: int, calls: int = 300) -> list[tuple[Row, str]]:

@@ -12,7 +12,7 @@ import asyncio
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 # The latencies behind the claim "190 ms sequential -> 80 ms concurrent": the dashboard needs
 # three independent calls of 40, 80 and 70 ms.
@@ -57,17 +57,21 @@ class FakeService:
 
     # -- the services -------------------------------------------------------------------
     async def get_profile(self, user_id: int) -> dict[str, Any]:
-        return await self._call("profile", self.expected("profile", user_id))
+        return cast(dict[str, Any], await self._call("profile", self.expected("profile", user_id)))
 
     async def get_orders(self, user_id: int) -> list[dict[str, int]]:
-        return await self._call("orders", self.expected("orders", user_id))
+        return cast(
+            list[dict[str, int]], await self._call("orders", self.expected("orders", user_id))
+        )
 
     async def get_recommendations(self, user_id: int) -> list[int]:
-        return await self._call("recommendations", self.expected("recommendations", user_id))
+        recommended = await self._call("recommendations", self.expected("recommendations", user_id))
+        return cast(list[int], recommended)
 
     async def get_price(self, product_id: int) -> int:
         latency = self.slow_ms if product_id in self.slow_keys else None
-        return await self._call("price", self.expected("price", product_id), latency_ms=latency)
+        price = await self._call("price", self.expected("price", product_id), latency_ms=latency)
+        return cast(int, price)
 
     # -- plumbing -----------------------------------------------------------------------
     def expected(self, name: str, key: int) -> Any:
