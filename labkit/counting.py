@@ -147,12 +147,13 @@ def _counted_int_type(counter: OpCounter) -> type[int]:
 def scaling_exponent(sizes: Sequence[float], counts: Sequence[float]) -> float:
     """The exponent ``k`` in ``count ~ size**k``, fitted on a log-log scale.
 
-    Counts below 1 are taken as 1 (an algorithm that did nothing countable is not super-linear).
+    Works for counts and for measured times alike. A count of 0 is taken as 1 (an algorithm
+    that did nothing countable is not super-linear).
     """
     if len(sizes) != len(counts) or len(sizes) < 2:
         raise ValueError("scaling_exponent needs at least two (size, count) pairs")
     xs = [math.log(s) for s in sizes]
-    ys = [math.log(max(c, 1.0)) for c in counts]
+    ys = [math.log(c) if c > 0 else 0.0 for c in counts]
     mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
     spread = sum((x - mean_x) ** 2 for x in xs)
     if spread == 0:

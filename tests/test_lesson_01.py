@@ -41,6 +41,8 @@ def test_scaling_exponent() -> None:
     assert scaling_exponent([10, 40], [100, 400]) == pytest.approx(1.0)
     assert scaling_exponent([10, 20, 40], [100, 400, 1600]) == pytest.approx(2.0)
     assert scaling_exponent([10, 40], [0, 0]) == pytest.approx(0.0)
+    # measured times below 1 (ms, seconds) fit as well as counts do
+    assert scaling_exponent([50, 100, 200], [0.03, 0.06, 0.12]) == pytest.approx(1.0)
     with pytest.raises(ValueError):
         scaling_exponent([10], [1])
 
