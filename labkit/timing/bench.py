@@ -19,7 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from labkit.errors import MeasurementError
-from labkit.timing.result import BenchResult, stability_warnings
+
+# Re-exported: ``from labkit.timing.bench import BenchResult`` was its home before result.py.
+from labkit.timing.result import BenchResult as BenchResult
+from labkit.timing.result import stability_warnings as stability_warnings
 from labkit.timing.stats import format_seconds
 
 Clock = Callable[[], float]
