@@ -1,303 +1,47 @@
 """``run_load``: closed-loop (virtual users) and open-loop (fixed arrival rate) load tests.
 
-aiohttp with an explicit connection limit: its connector silently caps concurrency at 100 by
-default, and httpx is over 10x slower at this job (httpx #3215).
+This module runs one load test from start to result. The loops are in ``closed_loop`` and
+``open_loop``, the client machinery they share (sending, timeouts, recording) in ``client``,
+the resource sampling and saturation warnings in ``monitor``, and the target and profiles in
+``plan``; their public names stay importable from here.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import math
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Final
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import aiohttp
-import psutil
-from yarl import URL
 
 from labkit.errors import LoadError
+from labkit.load.client import CONNECTION_ERRORS, Run, expire_overdue, preflight
+from labkit.load.closed_loop import closed_loop
 from labkit.load.environment import detect_environment
+from labkit.load.monitor import mean, monitor_run, saturation_warnings
+from labkit.load.open_loop import LATE_AFTER, open_loop
+from labkit.load.plan import DEFAULT_ENDPOINTS, PROFILES, choose_shape, resolve_target
 from labkit.load.result import EndpointLoad, LoadResult
 
-PROFILES: Final[dict[str, tuple[int, float]]] = {
-    "low": (10, 10.0),
-    "medium": (50, 30.0),
-    "high": (200, 60.0),
-}
-DEFAULT_ENDPOINTS: Final = (
-    "/api/users?limit=20",
-    "/api/posts?limit=20",
-    "/api/feed?user_id=1",
-    "/api/products/1",
-)
-LATE_AFTER: Final = 0.010  # an open-loop send more than 10 ms behind schedule is "late"
+# Names other modules and tests import from here since before the split.
+__all__ = [
+    "CONNECTION_ERRORS",
+    "DEAD_AFTER",
+    "DEFAULT_ENDPOINTS",
+    "LATE_AFTER",
+    "PROFILES",
+    "choose_shape",
+    "resolve_target",
+    "run_load",
+    "run_load_sync",
+    "saturation_warnings",
+]
+
+# Read when each run starts, so a test can shorten it on this module.
 DEAD_AFTER: Final = 2.0  # seconds of nothing but connection failures: the server is gone
-CONNECTION_ERRORS: Final = (aiohttp.ClientConnectionError, ConnectionError)
-
-
-@dataclass
-class _Run:
-    """Shared state of one run (the recordings and the stop signal)."""
-
-    base: str
-    endpoints: list[str]
-    record_from: float
-    stop_at: float
-    began: float
-    clock: Callable[[], float]
-    loads: dict[str, EndpointLoad]
-    stop: asyncio.Event = field(default_factory=asyncio.Event)
-    errors: Counter[str] = field(default_factory=Counter)
-    last_success: float = 0.0
-    failing_since: float | None = None
-    aborted: str | None = None
-    completed: int = 0
-
-    urls: dict[str, URL] = field(default_factory=dict)
-    # Requests in flight (their task -> when sent) and those the watchdog stopped.
-    timeout: float = 10.0
-    in_flight: dict[asyncio.Task[Any], float] = field(default_factory=dict)
-    expired: set[asyncio.Task[Any]] = field(default_factory=set)
-
-    def url(self, endpoint: str) -> URL:
-        # Parsed once per endpoint: re-parsing a URL string per request costs the generator
-        # CPU that the server, on the same machine, would otherwise get.
-        url = self.urls.get(endpoint)
-        if url is None:
-            url = self.urls[endpoint] = URL(urljoin(self.base, endpoint), encoded=True)
-        return url
-
-
-def resolve_target(target: Any, endpoints: Sequence[str] | None) -> tuple[str, list[str]]:
-    """(base URL, endpoint paths) from a LabServer, a base URL or a full URL."""
-    url = getattr(target, "url", target)
-    if not isinstance(url, str):
-        raise LoadError(f"target must be a URL or a LabServer, got {type(target).__name__}")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise LoadError(f"not an http(s) URL: {url!r}")
-    base = f"{parts.scheme}://{parts.netloc}"
-    if endpoints:
-        paths = [e if e.startswith(("/", "http")) else "/" + e for e in endpoints]
-    elif parts.path not in ("", "/"):
-        paths = [parts.path + (f"?{parts.query}" if parts.query else "")]
-    else:
-        paths = list(DEFAULT_ENDPOINTS)
-    return base, paths
-
-
-def choose_shape(
-    profile: str | None, vus: int | None, duration: float | None, rate: float | None
-) -> tuple[int, float]:
-    if profile is not None and profile not in PROFILES:
-        raise LoadError(f"unknown load profile {profile!r}: choose {', '.join(PROFILES)}")
-    base_vus, base_duration = PROFILES[profile or "low"]
-    vus = base_vus if vus is None else vus
-    duration = base_duration if duration is None else duration
-    if vus < 1 or duration <= 0 or (rate is not None and rate <= 0):
-        raise LoadError("vus must be >= 1, duration > 0 and rate > 0")
-    return vus, duration
-
-
-async def _preflight(session: aiohttp.ClientSession, url: str, timeout: float) -> None:
-    try:
-        async with session.get(
-            url, timeout=aiohttp.ClientTimeout(total=timeout), allow_redirects=False
-        ) as response:
-            await response.read()
-    except TimeoutError:
-        raise LoadError(f"{url} did not answer within {timeout:g} s") from None
-    except aiohttp.ClientError as exc:
-        raise LoadError(
-            f"cannot reach {url}: {exc.__class__.__name__} — is the server running? "
-            "(start one with `labkit serve` or LabServer)"
-        ) from None
-
-
-async def _one_request(
-    run: _Run, session: aiohttp.ClientSession, endpoint: str, timeout: aiohttp.ClientTimeout
-) -> tuple[bool, str, int]:
-    """(ok, outcome, bytes): outcome is the status code or the exception's name."""
-    task = asyncio.current_task()
-    assert task is not None
-    run.in_flight[task] = run.clock()
-    try:
-        # Redirects are answers to count, not to follow (as wrk does).
-        async with session.get(run.url(endpoint), allow_redirects=False) as response:
-            body = await response.read()
-            ok = 200 <= response.status < 400
-            outcome = str(response.status)
-            size = len(body)
-    except CONNECTION_ERRORS as exc:
-        return False, exc.__class__.__name__, 0
-    except TimeoutError:
-        return False, "Timeout", 0
-    except aiohttp.ClientError as exc:
-        return False, exc.__class__.__name__, 0
-    except asyncio.CancelledError:
-        if task not in run.expired:
-            raise  # the run itself is being cancelled
-        run.expired.discard(task)
-        task.uncancel()
-        return False, "Timeout", 0
-    finally:
-        del run.in_flight[task]
-    return ok, outcome, size
-
-
-async def _watchdog(run: _Run) -> None:
-    """Stop requests in flight for longer than ``run.timeout`` (they count as "Timeout").
-
-    One timer for the whole run instead of aiohttp's per-request timeout, which schedules
-    and cancels a timer handle for every request: CPU the generator would take from the
-    server. A request is stopped between ``timeout`` and ``timeout`` plus one check interval.
-    """
-    interval = min(0.5, run.timeout / 10)
-    while not run.stop.is_set():
-        await asyncio.sleep(interval)
-        now = run.clock()
-        for task, sent in list(run.in_flight.items()):
-            if now - sent > run.timeout and task not in run.expired:
-                run.expired.add(task)
-                task.cancel()
-
-
-def _account(
-    run: _Run,
-    endpoint: str,
-    ok: bool,
-    outcome: str,
-    size: int,
-    started: float,
-    intended: float,
-    done: float,
-) -> None:
-    run.completed += 1
-    if ok or outcome.isdigit():  # the server answered, even if with an error status
-        run.last_success = done
-        run.failing_since = None
-    else:
-        run.failing_since = run.failing_since or done
-        if done - run.failing_since > DEAD_AFTER and not run.stop.is_set():
-            run.aborted = (
-                f"the server stopped answering ({outcome}) after "
-                f"{max(0.0, run.failing_since - run.record_from):.1f} s of measurement"
-            )
-            run.stop.set()
-    if intended < run.record_from:
-        return  # warm-up
-    load = run.loads[endpoint]
-    load.statuses[outcome] += 1
-    if not ok:
-        load.errors += 1
-        run.errors[outcome] += 1
-    else:
-        load.ok += 1
-    load.bytes_received += size
-    load.response.record(done - intended)
-    if intended != started:
-        load.service.record(done - started)
-
-
-async def _closed_loop(
-    run: _Run, session: aiohttp.ClientSession, vus: int, timeout: aiohttp.ClientTimeout
-) -> None:
-    async def virtual_user(index: int) -> None:
-        turn = index
-        while not run.stop.is_set() and run.clock() < run.stop_at:
-            endpoint = run.endpoints[turn % len(run.endpoints)]
-            turn += 1
-            started = run.clock()
-            ok, outcome, size = await _one_request(run, session, endpoint, timeout)
-            _account(run, endpoint, ok, outcome, size, started, started, run.clock())
-            if not ok and not outcome.isdigit():
-                await asyncio.sleep(0.01)  # a refused connection returns at once: don't spin
-
-    await asyncio.gather(*(virtual_user(i) for i in range(vus)))
-
-
-async def _open_loop(
-    run: _Run,
-    session: aiohttp.ClientSession,
-    rate: float,
-    max_in_flight: int,
-    timeout: aiohttp.ClientTimeout,
-    start: float,
-) -> tuple[int, int]:
-    """Send at ``rate`` per second from ``start``; returns (late, dropped)."""
-    slots = asyncio.Semaphore(max_in_flight)
-    tasks: set[asyncio.Task[None]] = set()
-    late = dropped = 0
-    # The tolerance absorbs float error in the clock arithmetic (0.7 s × 100/s can come out
-    # as 69.999…, which would drop the last due send).
-    total = math.floor((run.stop_at - start) * rate + 1e-6)
-
-    async def send(endpoint: str, intended: float) -> None:
-        try:
-            started = run.clock()
-            ok, outcome, size = await _one_request(run, session, endpoint, timeout)
-            _account(run, endpoint, ok, outcome, size, started, intended, run.clock())
-        finally:
-            slots.release()
-
-    for index in range(total):
-        intended = start + index / rate
-        wait = intended - run.clock()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        await slots.acquire()  # all connections busy: this send falls behind its schedule
-        if run.stop.is_set() or run.clock() > run.stop_at:
-            slots.release()
-            dropped = total - index
-            break
-        if run.clock() - intended > LATE_AFTER and intended >= run.record_from:
-            late += 1
-        task = asyncio.create_task(send(run.endpoints[index % len(run.endpoints)], intended))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-    if tasks:
-        await asyncio.gather(*tasks)
-    return late, dropped
-
-
-async def _monitor(
-    run: _Run, server: Any, bar: Any, samples: dict[str, list[float]], interval: float = 0.5
-) -> None:
-    """Progress bar, generator CPU and loop lag, and the server's resource use."""
-    me = psutil.Process()
-    me.cpu_percent(None)
-    next_server_sample = 0.0
-    while not run.stop.is_set():
-        before = time.perf_counter()
-        await asyncio.sleep(interval)
-        samples["generator_lag"].append(time.perf_counter() - before - interval)
-        now = run.clock()
-        if now >= run.record_from:
-            samples["generator_cpu"].append(me.cpu_percent(None))
-        if server is not None and hasattr(server, "stats") and now >= next_server_sample:
-            next_server_sample = now + 1.0
-            try:
-                stats = await asyncio.to_thread(server.stats)
-            except Exception:  # the server may be gone; the run itself reports that
-                stats = None
-            if stats is not None and now >= run.record_from:
-                samples["server_cpu"].append(stats.cpu_percent)
-                samples["server_rss"].append(stats.rss_bytes)
-                if stats.loop_lag_ms is not None:
-                    samples["server_lag"].append(stats.loop_lag_ms)
-        if bar is not None:
-            bar.n = round(min(now, run.stop_at) - run.began, 1)
-            bar.set_postfix(requests=run.completed, errors=sum(run.errors.values()), refresh=False)
-            bar.refresh()
-
-
-def _mean(values: list[float]) -> float | None:
-    return sum(values) / len(values) if values else None
 
 
 async def run_load(
@@ -331,7 +75,7 @@ async def run_load(
     limit = connections or (vus if rate is None else max(vus, 256))
     connector = aiohttp.TCPConnector(limit=limit, limit_per_host=limit, force_close=False)
     # Only connecting has an aiohttp timeout (it is rare with keep-alive); the request
-    # timeout is the run's watchdog (see _watchdog).
+    # timeout is the run's watchdog (see labkit.load.client.expire_overdue).
     request_timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout)
     samples: dict[str, list[float]] = {
         k: [] for k in ("generator_cpu", "generator_lag", "server_cpu", "server_rss", "server_lag")
@@ -348,9 +92,9 @@ async def run_load(
         cookie_jar=aiohttp.DummyCookieJar(),
         skip_auto_headers=("User-Agent",),  # fewer headers to build and send, as wrk
     ) as session:
-        await _preflight(session, urljoin(base, paths[0]), min(timeout, 5.0))
+        await preflight(session, urljoin(base, paths[0]), min(timeout, 5.0))
         began = clock()
-        run = _Run(
+        run = Run(
             base=base,
             endpoints=paths,
             record_from=began + warmup,
@@ -359,21 +103,22 @@ async def run_load(
             clock=clock,
             loads={path: EndpointLoad() for path in paths},
             timeout=timeout,
+            dead_after=DEAD_AFTER,
         )
         if progress:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=round(warmup + duration, 1), unit="s", desc="load", leave=True)
-        monitor = asyncio.create_task(_monitor(run, target, bar, samples))
-        watchdog = asyncio.create_task(_watchdog(run))
+        monitor = asyncio.create_task(monitor_run(run, target, bar, samples))
+        watchdog = asyncio.create_task(expire_overdue(run))
         late = dropped = 0
         try:
             # Bounded: nothing can run longer than the plan plus one request timeout.
             async with asyncio.timeout(warmup + duration + timeout + 5):
                 if rate is None:
-                    await _closed_loop(run, session, vus, request_timeout)
+                    await closed_loop(run, session, vus, request_timeout)
                 else:
-                    late, dropped = await _open_loop(
+                    late, dropped = await open_loop(
                         run, session, rate, limit, request_timeout, began
                     )
         except TimeoutError:
@@ -399,7 +144,7 @@ async def run_load(
         late=late,
         dropped=dropped,
         aborted=run.aborted,
-        generator_cpu_percent=_mean(samples["generator_cpu"]),
+        generator_cpu_percent=mean(samples["generator_cpu"]),
         label=label,
         environment=detect_environment(),
     )
@@ -408,7 +153,7 @@ async def run_load(
         result.environment["workers"] = str(getattr(target, "workers", 1))
     if samples["server_cpu"]:
         result.server = {
-            "cpu_percent_mean": _mean(samples["server_cpu"]),
+            "cpu_percent_mean": mean(samples["server_cpu"]),
             "cpu_percent_max": max(samples["server_cpu"]),
             "rss_mb_max": max(samples["server_rss"]) / 2**20,
             "loop_lag_ms_max": max(samples["server_lag"]) if samples["server_lag"] else None,
@@ -423,27 +168,6 @@ async def run_load(
     if run.errors and result.overall.count == 0 and run.aborted is None:
         result.warnings.append(f"every request failed: {dict(run.errors)}")
     return result
-
-
-def saturation_warnings(result: LoadResult, samples: dict[str, list[float]]) -> list[str]:
-    """Say when the numbers may describe the load generator rather than the server."""
-    warnings = []
-    cpu = _mean(samples["generator_cpu"])
-    if cpu is not None and cpu >= 90:
-        warnings.append(
-            f"the load generator used {cpu:.0f}% of a core: it may be the bottleneck "
-            "(fewer VUs, or run it in its own process)"
-        )
-    lag = max(samples["generator_lag"], default=0.0)
-    if lag > 0.05:
-        warnings.append(f"the load generator's event loop lagged {lag * 1000:.0f} ms")
-    sent = result.overall.count + result.dropped
-    if result.mode == "open" and sent and (result.late + result.dropped) / sent > 0.05:
-        warnings.append(
-            f"{result.late} late and {result.dropped} dropped of {sent} scheduled requests: "
-            "the offered rate was not achieved (the server, or the generator, is saturated)"
-        )
-    return warnings
 
 
 def run_load_sync(target: Any, endpoints: Sequence[str] | None = None, **kwargs: Any) -> LoadResult:
