@@ -121,6 +121,8 @@ def test_profile_cpu_keeps_variables_and_value(shell: InteractiveShell) -> None:
     text, html = _plain_and_html(captured)
     assert "<iframe srcdoc=" in html
     assert "<genexpr>" in text
+    # below the root frame the magic's own frames are hidden: the learner's code comes next
+    assert "CellCode" not in text and "magics/cells.py" not in text
 
 
 def test_profile_cpu_with_await(shell: InteractiveShell) -> None:

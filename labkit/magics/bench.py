@@ -1,8 +1,5 @@
 """``%bench`` / ``%%bench``: time a statement or a cell with labkit.timing."""
 
-# mypy: disallow-untyped-decorators=False
-# (IPython's @magics_class, @magic_arguments and @line_cell_magic are untyped.)
-
 from __future__ import annotations
 
 import shlex

@@ -1,8 +1,5 @@
 """``%%profile cpu|lines|memory``: profile a cell with labkit.profilers."""
 
-# mypy: disallow-untyped-decorators=False
-# (IPython's @magics_class, @magic_arguments and @line_cell_magic are untyped.)
-
 from __future__ import annotations
 
 import sys

@@ -1,8 +1,5 @@
 """``%%queries db``: count the SQL statements a cell issues, repeated shapes grouped."""
 
-# mypy: disallow-untyped-decorators=False
-# (IPython's @magics_class, @magic_arguments and @line_cell_magic are untyped.)
-
 from __future__ import annotations
 
 import sys

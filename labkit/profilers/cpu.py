@@ -32,7 +32,7 @@ HIDDEN_FILES = (
     "traitlets/config/application.py",
     "ipykernel/",
     "labkit/profilers/",
-    "labkit/magics.py",
+    "labkit/magics/",
 )
 
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 Backend = Literal["auto", "memray", "tracemalloc"]
 SITE_COLUMNS = ["function", "location", "bytes", "allocations"]
-_OWN_FILES = ("labkit/profilers/", "labkit/magics.py", "tracemalloc.py")
+_OWN_FILES = ("labkit/profilers/", "labkit/magics/", "tracemalloc.py")
 
 _capture_dir: tempfile.TemporaryDirectory[str] | None = None
 _capture_numbers = itertools.count(1)
