@@ -187,6 +187,10 @@ class LabServer:
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.startup_timeout
         assert self._proc is not None
+        # With several workers, a worker process that exists may not accept connections yet;
+        # a load test started then would put every keep-alive connection on the first worker.
+        # Ready means every worker has answered a request (each urlopen is a new connection).
+        serving: set[int] = set()
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
                 raise ServerError(
@@ -194,10 +198,17 @@ class LabServer:
                     f"{self.log_tail() or 'no output'}"
                 )
             try:
-                with urllib.request.urlopen(f"{self.url}/api/health", timeout=1) as response:
-                    if response.status == 200 and self._all_workers_up():
+                if self.workers == 1:
+                    with urllib.request.urlopen(f"{self.url}/api/health", timeout=1) as response:
+                        if response.status == 200:
+                            return
+                elif self._all_workers_up():
+                    with urllib.request.urlopen(f"{self.url}/api/_stats", timeout=1) as response:
+                        serving.add(int(json.loads(response.read())["pid"]))
+                    if len(serving) >= self.workers:
                         return
-            except (urllib.error.URLError, OSError):
+                    continue  # ask again at once: another connection may reach another worker
+            except (urllib.error.URLError, OSError, ValueError, KeyError):
                 pass
             time.sleep(0.05)
         raise ServerError(
