@@ -444,3 +444,25 @@ def test_public_names() -> None:
     assert callable(grading.progress) and labkit.progress is grading.progress
     assert labkit.check is check and labkit.check_all is check_all
     assert grading.__all__ == sorted(grading.__all__, key=lambda n: (not n.isupper(), n))
+
+
+def test_card_shows_backticked_code_as_code_and_escapes_the_rest() -> None:
+    from labkit.grading.result import CheckResult
+
+    result = CheckResult(
+        exercise_id="97.ids",
+        title="Ids",
+        verdict=NOT_YET,
+        points=0,
+        max_points=1,
+        message="expected <list>",
+        hint="Use `WHERE id IN (...)` once, then `dict` lookups; a lone ` stays as it is",
+    )
+    card = result._repr_html_()
+    assert "expected &lt;list&gt;" in card
+    assert "a lone ` stays" in card  # odd number of backticks: shown literally
+    plain = CheckResult(
+        exercise_id="97.ids", title="Ids", verdict=NOT_YET, points=0, max_points=1,
+        message="", hint="Use `WHERE id IN (...)` once",
+    )  # fmt: skip
+    assert "Use <code>WHERE id IN (...)</code> once" in plain._repr_html_()

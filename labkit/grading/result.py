@@ -89,6 +89,14 @@ class LearnerError:
         }
 
 
+def _inline_code(text: str) -> str:
+    """Escape for HTML; `backticked` spans (as hints and messages write code) become <code>."""
+    pieces = html.escape(text).split("`")
+    if len(pieces) % 2 == 0:  # an odd number of backticks: show them as they are
+        return html.escape(text)
+    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(pieces))
+
+
 @dataclass
 class CheckResult(TextView):
     """The verdict of one check: passed or "not yet", what was measured and what to try next."""
@@ -160,7 +168,7 @@ class CheckResult(TextView):
             f'<span style="float:right">{self.points}/{self.max_points} points</span></div>',
         ]
         if self.message:
-            parts.append(f'<div style="margin-top:4px">{esc(self.message)}</div>')
+            parts.append(f'<div style="margin-top:4px">{_inline_code(self.message)}</div>')
         if self.measurements:
             rows = "".join(
                 f"<tr><td>{'✓' if m.ok else '✗'}</td><td>{esc(m.name)}</td>"
@@ -169,7 +177,7 @@ class CheckResult(TextView):
                 for m in self.measurements
             )
             parts.append(f'<table style="margin-top:4px">{rows}</table>')
-        parts.extend(f"<div>{esc(note)}</div>" for note in self.notes)
+        parts.extend(f"<div>{_inline_code(note)}</div>" for note in self.notes)
         if self.learner_error is not None and len(self.learner_error.frames) > 1:
             frames = "\n".join(self.learner_error.frames)
             parts.append(
@@ -182,7 +190,9 @@ class CheckResult(TextView):
                 f"<pre>{esc(self.output)}</pre></details>"
             )
         if self.hint and not self.passed:
-            parts.append(f'<div style="margin-top:4px"><i>Hint:</i> {esc(self.hint)}</div>')
+            parts.append(
+                f'<div style="margin-top:4px"><i>Hint:</i> {_inline_code(self.hint)}</div>'
+            )
         if self.detail:
             parts.append(
                 "<details><summary>Details for the course maintainers</summary>"
