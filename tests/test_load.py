@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from labkit.app.server import free_port
 from labkit.errors import LoadError
 from labkit.load import EndpointLoad, LoadResult, parse_server_timing, request_timing, run_load
 from labkit.load import runner as runner_module
@@ -53,12 +53,6 @@ def counting_handler(counts: dict[str, int], stall: dict[int, float] | None = No
         )
 
     return handle
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_closed_loop_records_every_answered_request_per_endpoint() -> None:
