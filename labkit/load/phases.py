@@ -4,7 +4,7 @@ side (its ``Server-Timing`` header)."""
 from __future__ import annotations
 
 import asyncio
-import re
+import contextlib
 import socket
 import ssl
 import time
@@ -17,20 +17,20 @@ import pandas as pd
 
 from labkit.display import TextView
 from labkit.errors import LoadError
+from labkit.timing.phases import server_timing_metrics
 
 CLIENT_PHASES = ("dns", "connect", "tls", "ttfb", "transfer")
-_METRIC = re.compile(r"\s*([\w.-]+)((?:\s*;\s*[\w-]+(?:=(?:\"[^\"]*\"|[^;,]*))?)*)")
-_DURATION = re.compile(r";\s*dur=([0-9.]+)")
 
 
 def parse_server_timing(header: str) -> dict[str, float]:
-    """``'db;dur=1.2;desc="3 statements", total;dur=4'`` → ``{"db": 1.2, "total": 4.0}``."""
+    """``'db;dur=1.2;desc="3 statements", total;dur=4'`` → ``{"db": 1.2, "total": 4.0}`` (ms).
+
+    What a server sends is reported, not judged: a metric without a numeric ``dur`` is left out.
+    """
     phases: dict[str, float] = {}
-    for match in _METRIC.finditer(header):
-        name, params = match.group(1), match.group(2)
-        duration = _DURATION.search(params or "")
-        if name and duration:
-            phases[name] = float(duration.group(1))
+    for name, params in server_timing_metrics(header):
+        with contextlib.suppress(KeyError, ValueError):
+            phases[name] = float(params["dur"])
     return phases
 
 

@@ -154,21 +154,34 @@ class Phases:
         )
 
 
+# One metric: a name, then ``;key`` or ``;key=value`` parameters; a quoted value may hold
+# commas and semicolons (``desc="3 statements; cached"``), so the header is not split on them.
+_METRIC = re.compile(r"\s*([\w.-]+)((?:\s*;\s*[\w-]+(?:=(?:\"[^\"]*\"|[^;,]*))?)*)")
+_PARAM = re.compile(r";\s*([\w-]+)(?:=(\"[^\"]*\"|[^;,]*))?")
+
+
+def server_timing_metrics(header: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """Each metric of a ``Server-Timing`` header with its parameters (keys lower-cased)."""
+    for match in _METRIC.finditer(header):
+        params = {
+            key.lower(): value.strip().strip('"') for key, value in _PARAM.findall(match.group(2))
+        }
+        yield match.group(1), params
+
+
 def parse_server_timing(header: str) -> dict[str, float]:
     """``'db;dur=12.3, total;dur=15.0'`` -> ``{'db': 0.0123, 'total': 0.015}`` (seconds).
 
     Metrics without a ``dur`` are skipped; a malformed duration raises MeasurementError.
     """
     found: dict[str, float] = {}
-    for metric in filter(None, (m.strip() for m in header.split(","))):
-        name, *params = (part.strip() for part in metric.split(";"))
-        for param in params:
-            key, _, value = param.partition("=")
-            if key.strip().lower() == "dur":
-                try:
-                    found[name] = found.get(name, 0.0) + float(value.strip().strip('"')) / 1000
-                except ValueError:
-                    raise MeasurementError(
-                        f"bad Server-Timing duration in {metric!r}: {value!r} is not a number"
-                    ) from None
+    for name, params in server_timing_metrics(header):
+        if "dur" not in params:
+            continue
+        try:
+            found[name] = found.get(name, 0.0) + float(params["dur"]) / 1000
+        except ValueError:
+            raise MeasurementError(
+                f"bad Server-Timing duration for {name!r}: {params['dur']!r} is not a number"
+            ) from None
     return found
