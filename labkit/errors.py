@@ -29,3 +29,8 @@ class ServerError(LabkitError):
 
 class LoadError(LabkitError):
     """A load test cannot run as asked (unreachable URL, bad profile or rate...)."""
+
+
+class InstrumentBlinded(GradingError):
+    """The answer switched off, replaced or reset what a check measures with (a trace hook, a
+    counter, memory tracing): the check cannot trust its count and says "not yet"."""

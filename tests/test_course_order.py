@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from labkit.grading.registry import REGISTRY, load_lessons
+from labkit.grading.registry import course_exercises
 
 SOLUTIONS = Path(__file__).resolve().parent.parent / "notebooks" / "solutions"
 CHECK_CALL = re.compile(r"""check\(\s*["'](\d\d\.\w+)["']""")
@@ -26,7 +26,6 @@ def _checked_in_order(path: Path) -> list[str]:
 
 @pytest.mark.parametrize("path", sorted(SOLUTIONS.glob("*.ipynb")), ids=lambda p: p.stem)
 def test_check_all_follows_the_notebook(path: Path) -> None:
-    load_lessons()
     notebook = path.name[:2]
-    registered = [exercise.id for exercise in REGISTRY.for_notebook(notebook)]
+    registered = [exercise.id for exercise in course_exercises(notebook)]
     assert registered == _checked_in_order(path)

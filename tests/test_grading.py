@@ -71,7 +71,8 @@ def grade_broken(g: Grader, f: Any) -> None:
 @pytest.fixture(autouse=True)
 def demo_registry(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     monkeypatch.setattr(checking, "get_exercise", DEMO.get)
-    monkeypatch.setattr(checking, "load_lessons", lambda: DEMO)
+    monkeypatch.setattr(checking, "load_lessons", lambda notebook=None: DEMO)
+    monkeypatch.setattr(checking, "course_exercises", DEMO.for_notebook)
     monkeypatch.setenv("LABKIT_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("LABKIT_STRICT", raising=False)
     monkeypatch.delenv("LABKIT_CHECK_LOG", raising=False)

@@ -17,6 +17,7 @@ from typing import Any
 
 from labkit.grading.checking import CheckFailed, check, check_all, run_check
 from labkit.grading.grader import Grader, NotYet
+from labkit.grading.references import reference_answer
 from labkit.grading.registry import (
     DEFAULT_TIMEOUT,
     REGISTRY,
@@ -54,5 +55,6 @@ __all__ = [
     "get_exercise",
     "load_lessons",
     "progress",
+    "reference_answer",
     "run_check",
 ]

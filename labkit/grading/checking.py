@@ -21,7 +21,7 @@ from typing import Any
 from labkit.errors import GradingError
 from labkit.grading.grader import Grader, NotYet
 from labkit.grading.learner import describe_exception, raised_in_learner_code
-from labkit.grading.registry import Exercise, get_exercise, load_lessons
+from labkit.grading.registry import Exercise, course_exercises, get_exercise, load_lessons
 from labkit.grading.result import (
     ERROR,
     NOT_RUN,
@@ -203,7 +203,7 @@ def check_all(
         caller = sys._getframe(1)
         namespace = {**caller.f_globals, **caller.f_locals}
     notebook = _notebook_number(notebook)
-    exercises = load_lessons().for_notebook(notebook)
+    exercises = course_exercises(notebook)
     if not exercises:
         known = ", ".join(load_lessons().notebooks()) or "none"
         raise GradingError(

@@ -7,7 +7,6 @@ the exercise id and the learner's answers.
 from __future__ import annotations
 
 import difflib
-import importlib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -104,9 +103,12 @@ class Registry:
             f"notebooks with exercises: {', '.join(notebooks)}"
         )
 
-    def for_notebook(self, notebook: str) -> list[Exercise]:
-        """The exercises of one notebook, in the order they were defined."""
-        return [ex for ex in self._exercises.values() if ex.notebook == notebook]
+    def for_notebook(self, notebook: str, order: tuple[str, ...] = ()) -> list[Exercise]:
+        """The exercises of one notebook: in ``order`` (the lesson's ``EXERCISES``) first, then
+        any others in the order they were defined."""
+        found = [ex for ex in self._exercises.values() if ex.notebook == notebook]
+        rank = {exercise_id: i for i, exercise_id in enumerate(order)}
+        return sorted(found, key=lambda ex: rank.get(ex.id, len(rank)))
 
     def notebooks(self) -> list[str]:
         return sorted({ex.notebook for ex in self._exercises.values()})
@@ -166,22 +168,35 @@ def _qualname(fn: Callable[..., Any]) -> str:
 
 
 REGISTRY = Registry()
-"""The course's exercises, filled by importing ``labkit.lessons``."""
+"""The course's exercises, filled by importing the lessons in ``labkit.lessons``."""
 
 exercise = REGISTRY.exercise
 
-_lessons_loaded = False
 
+def load_lessons(notebook: str | None = None) -> Registry:
+    """Import the lesson of ``notebook`` (or every lesson), registering its exercises; return
+    the registry."""
+    from labkit import lessons
 
-def load_lessons() -> Registry:
-    """Import every lesson module once, so every exercise is registered; return the registry."""
-    global _lessons_loaded
-    if not _lessons_loaded:
-        importlib.import_module("labkit.lessons")
-        _lessons_loaded = True
+    if notebook is None:
+        lessons.load_all()
+    else:
+        lessons.load_lesson(notebook)
     return REGISTRY
 
 
+def course_exercises(notebook: str) -> list[Exercise]:
+    """The course exercises of one notebook, in the order its lesson's ``EXERCISES`` gives."""
+    from labkit import lessons
+
+    load_lessons(notebook)
+    return REGISTRY.for_notebook(notebook, lessons.exercise_order(notebook))
+
+
 def get_exercise(exercise_id: object) -> Exercise:
-    """The course exercise with this id (lesson modules are imported first)."""
+    """The course exercise with this id (only its lesson is imported)."""
+    if isinstance(exercise_id, str) and _ID_PATTERN.match(exercise_id.strip()):
+        notebook = exercise_id.strip().split(".", 1)[0]
+        if exercise_id.strip() in load_lessons(notebook):
+            return REGISTRY.get(exercise_id)
     return load_lessons().get(exercise_id)
