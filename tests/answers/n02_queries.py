@@ -1,5 +1,10 @@
 """Discrimination cases for notebook 02: every check fails the stub and the wrong answers,
-and passes the reference and a different correct answer."""
+and passes the reference and a different correct answer.
+
+Wrong answers cover, per exercise where they apply: constants from the default seed, state kept
+between calls, blinding the instrument (trace callback, progress handler, labkit's counters,
+another connection) and the semantic mistakes of each technique.
+"""
 
 from __future__ import annotations
 
@@ -9,24 +14,14 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from labkit.lessons.n02_queries.fields import PUBLIC_USER_FIELDS, list_users_reference
-from labkit.lessons.n02_queries.indexes import (
-    add_comment_index_reference,
-    add_feed_index_reference,
-)
-from labkit.lessons.n02_queries.n_plus_one import (
-    users_with_posts_batched,
-    users_with_posts_join,
-    users_with_posts_n_plus_one,
-)
-from labkit.lessons.n02_queries.pagination import list_posts_keyset, list_posts_offset
-from labkit.lessons.n02_queries.transactions import transaction_reference
-from labkit.lessons.n02_queries.writes import (
-    INSERT_COMMENT,
-    insert_comments_batched,
-    insert_comments_per_row,
-)
+from labkit.lessons.n02_queries.fields import PUBLIC_USER_FIELDS
+from labkit.lessons.n02_queries.n_plus_one import users_with_posts_n_plus_one
+from labkit.lessons.n02_queries.pagination import list_posts_offset
+from labkit.lessons.n02_queries.writes import INSERT_COMMENT, insert_comments_per_row
 from tests.answers import Case
+
+# The references below are the solution notebook's answers, written out here: labkit's own
+# reference functions are marked, and a check answers "not yet" when they are handed in.
 
 
 # ---- the released stubs (what a learner starts from) --------------------------------------------
@@ -37,6 +32,104 @@ async def stub(*args: Any, **kwargs: Any) -> Any:
 @asynccontextmanager  # type: ignore[arg-type]  # the released stub has no yield
 async def transaction_stub(db: Any) -> AsyncIterator[Any]:
     raise NotImplementedError()
+
+
+# ---- answers that blind an instrument or work around `db` ---------------------------------------
+async def _database_file(db: Any) -> str:
+    async with db.execute("PRAGMA database_list") as cur:
+        return str((await cur.fetchall())[0][2])
+
+
+# ---- 02.n_plus_one -------------------------------------------------------------------------------
+async def users_with_posts_solution(db: Any, user_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """The solution notebook's answer: one query for the users, one IN (...) for their posts."""
+    ids = list(user_ids)
+    if not ids:
+        return []
+    marks = ", ".join("?" * len(ids))
+    async with db.execute(f"SELECT id, name FROM users WHERE id IN ({marks})", ids) as cur:
+        names = {uid: name for uid, name in await cur.fetchall()}
+    posts: dict[int, list[dict[str, Any]]] = {uid: [] for uid in names}
+    async with db.execute(
+        f"SELECT author_id, id, title FROM posts WHERE author_id IN ({marks}) ORDER BY id", ids
+    ) as cur:
+        for author_id, post_id, title in await cur.fetchall():
+            posts[author_id].append({"id": post_id, "title": title})
+    return [{"id": uid, "name": names[uid], "posts": posts[uid]} for uid in ids if uid in names]
+
+
+async def users_with_posts_left_join(db: Any, user_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """A different correct answer: one LEFT JOIN."""
+    ids = list(user_ids)
+    marks = ", ".join("?" * len(ids))
+    sql = (
+        "SELECT u.id, u.name, p.id, p.title FROM users u LEFT JOIN posts p ON p.author_id = u.id "
+        f"WHERE u.id IN ({marks}) ORDER BY u.id, p.id"
+    )
+    by_user: dict[int, dict[str, Any]] = {}
+    async with db.execute(sql, ids) as cur:
+        for uid, name, post_id, title in await cur.fetchall():
+            user = by_user.setdefault(uid, {"id": uid, "name": name, "posts": []})
+            if post_id is not None:
+                user["posts"].append({"id": post_id, "title": title})
+    return [by_user[uid] for uid in ids if uid in by_user]
+
+
+async def users_with_posts_json(db: Any, user_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """A different correct answer: one statement, posts aggregated by SQLite's JSON functions."""
+    import json
+
+    ids = list(user_ids)
+    marks = ", ".join("?" * len(ids))
+    sql = (
+        "SELECT u.id, u.name, (SELECT json_group_array(json_object('id', p.id, 'title', p.title)) "
+        "FROM (SELECT id, title FROM posts WHERE author_id = u.id ORDER BY id) p) "
+        f"FROM users u WHERE u.id IN ({marks})"
+    )
+    async with db.execute(sql, ids) as cur:
+        found = {
+            uid: {"id": uid, "name": name, "posts": json.loads(posts)}
+            for uid, name, posts in await cur.fetchall()
+        }
+    return [found[uid] for uid in ids if uid in found]
+
+
+async def users_with_posts_blind_trace(db: Any, user_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """N+1, with the trace callback switched off first (the log would read 0 statements)."""
+    await db.set_trace_callback(None)
+    return await users_with_posts_n_plus_one(db, user_ids)
+
+
+async def users_with_posts_side_connection(
+    db: Any, user_ids: Sequence[int]
+) -> list[dict[str, Any]]:
+    """N+1 on a connection of its own, where the statement log on `db` cannot see it."""
+    con = sqlite3.connect(await _database_file(db), timeout=0.2)
+    try:
+        out = []
+        for uid in user_ids:
+            row = con.execute("SELECT name FROM users WHERE id = ?", (uid,)).fetchone()
+            if row is None:
+                continue
+            posts = con.execute(
+                "SELECT id, title FROM posts WHERE author_id = ? ORDER BY id", (uid,)
+            ).fetchall()
+            out.append(
+                {"id": uid, "name": row[0], "posts": [{"id": i, "title": t} for i, t in posts]}
+            )
+        return out
+    finally:
+        con.close()
+
+
+_BY_LENGTH: dict[int, list[dict[str, Any]]] = {}
+
+
+async def users_with_posts_memo_by_length(db: Any, user_ids: Sequence[int]) -> list[dict]:
+    """Correct SQL, but remembers results by how many users were asked for."""
+    if len(user_ids) not in _BY_LENGTH:
+        _BY_LENGTH[len(user_ids)] = await users_with_posts_solution(db, user_ids)
+    return _BY_LENGTH[len(user_ids)]
 
 
 # ---- 02.n_plus_one -------------------------------------------------------------------------------
@@ -74,6 +167,23 @@ async def users_with_posts_hard_coded(db: Any, user_ids: Sequence[int]) -> list[
 
 
 # ---- 02.select_fields ----------------------------------------------------------------------------
+async def list_users_solution(db: Any, fields: str | None = None, limit: int = 20) -> list[dict]:
+    """The solution notebook's answer."""
+    names: list[str] = []
+    for raw in (fields or "").split(","):
+        name = raw.strip()
+        if not name:
+            continue
+        if name not in PUBLIC_USER_FIELDS:
+            raise ValueError(f"unknown field {name!r}")
+        if name not in names:
+            names.append(name)
+    names = names or ["id", "name"]
+    sql = f"SELECT {', '.join(names)} FROM users ORDER BY id LIMIT ?"
+    async with db.execute(sql, (limit,)) as cur:
+        return [dict(zip(names, row, strict=True)) for row in await cur.fetchall()]
+
+
 _COLUMNS = {name: name for name in PUBLIC_USER_FIELDS}
 
 
@@ -123,6 +233,11 @@ async def list_users_blacklist(db: Any, fields: str | None = None, limit: int = 
 
 
 # ---- 02.index ------------------------------------------------------------------------------------
+async def comment_index_solution(db: Any) -> None:
+    await db.execute("CREATE INDEX IF NOT EXISTS idx_comments_post ON comments(post_id)")
+    await db.commit()
+
+
 async def comment_index_covering(db: Any) -> None:
     await db.execute("CREATE INDEX ix_comments_post_cover ON comments(post_id, user_id, body)")
     await db.commit()
@@ -143,6 +258,11 @@ async def comment_index_never_created(db: Any) -> None:
 
 
 # ---- 02.feed_index -------------------------------------------------------------------------------
+async def feed_index_composite(db: Any) -> None:
+    await db.execute("CREATE INDEX ix_feed_composite ON posts(author_id, created_at DESC)")
+    await db.commit()
+
+
 async def feed_index_partial(db: Any) -> None:
     await db.execute(
         "CREATE INDEX ix_feed_published ON posts(author_id, created_at) WHERE status = 'published'"
@@ -171,6 +291,82 @@ async def feed_index_status_created(db: Any) -> None:
 
 
 # ---- 02.keyset_page ------------------------------------------------------------------------------
+async def list_posts_solution(db: Any, limit: int = 20, cursor: Any = None) -> dict:
+    """The solution notebook's answer."""
+    limit = max(1, min(int(limit), 100))
+    after = cursor or 0
+    async with db.execute(
+        "SELECT id, title FROM posts WHERE id > ? ORDER BY id LIMIT ?", (after, limit + 1)
+    ) as cur:
+        rows = await cur.fetchall()
+    items = [{"id": r[0], "title": r[1]} for r in rows[:limit]]
+    has_more = len(rows) > limit
+    return {
+        "items": items,
+        "has_more": has_more,
+        "next_cursor": items[-1]["id"] if has_more else None,
+    }
+
+
+async def list_posts_fetch_all_helper(db: Any, limit: int = 20, cursor: Any = None) -> dict:
+    """A different correct answer: execute_fetchall, a (last_id) tuple cursor."""
+    limit = min(max(1, limit), 100)
+    after = cursor[0] if cursor else 0
+    rows = await db.execute_fetchall(
+        "SELECT id, title FROM posts WHERE id > :after ORDER BY id ASC LIMIT :n",
+        {"after": after, "n": limit + 1},
+    )
+    items = [{"id": r[0], "title": r[1]} for r in list(rows)[:limit]]
+    more = len(rows) > limit
+    return {"items": items, "has_more": more, "next_cursor": (items[-1]["id"],) if more else None}
+
+
+async def list_posts_501_then_slice(db: Any, limit: int = 20, cursor: Any = None) -> dict:
+    """Keyset, but asks SQLite for limit + 1 rows before capping (501 for limit=500)."""
+    async with db.execute(
+        "SELECT id, title FROM posts WHERE id > ? ORDER BY id LIMIT ?", (cursor or 0, limit + 1)
+    ) as cur:
+        rows = await cur.fetchall()
+    limit = min(limit, 100)
+    items = [{"id": r[0], "title": r[1]} for r in rows[:limit]]
+    more = len(rows) > limit
+    return {"items": items, "has_more": more, "next_cursor": items[-1]["id"] if more else None}
+
+
+async def list_posts_limit_comma(db: Any, limit: int = 20, cursor: Any = None) -> dict:
+    """OFFSET without the word: LIMIT skip, count."""
+    limit = min(limit, 100)
+    skip = cursor or 0
+    async with db.execute(
+        f"SELECT id, title FROM posts ORDER BY id LIMIT {int(skip)}, {limit + 1}"
+    ) as cur:
+        rows = await cur.fetchall()
+    items = [{"id": r[0], "title": r[1]} for r in rows[:limit]]
+    more = len(rows) > limit
+    return {"items": items, "has_more": more, "next_cursor": skip + limit if more else None}
+
+
+async def list_posts_id_arithmetic(db: Any, limit: int = 20, cursor: Any = None) -> dict:
+    """Pages by id range (id > c AND id <= c + limit): wrong as soon as ids have gaps."""
+    limit = min(limit, 100)
+    after = cursor or 0
+    async with db.execute(
+        "SELECT id, title FROM posts WHERE id > ? AND id <= ? ORDER BY id", (after, after + limit)
+    ) as cur:
+        items = [{"id": r[0], "title": r[1]} for r in await cur.fetchall()]
+    async with db.execute(
+        "SELECT EXISTS (SELECT 1 FROM posts WHERE id > ?)", (after + limit,)
+    ) as c:
+        more = bool((await c.fetchone())[0])
+    return {"items": items, "has_more": more, "next_cursor": after + limit if more else None}
+
+
+async def list_posts_blind_steps(db: Any, limit: int = 20, cursor: Any = None) -> dict:
+    """OFFSET pages, with SQLite's progress handler switched off (VM steps would read 0)."""
+    await db.set_progress_handler(None, 1)
+    return await list_posts_offset(db, limit, cursor)
+
+
 async def list_posts_token(db: Any, limit: int = 20, cursor: str | None = None) -> dict:
     """Keyset with an opaque base64 token, and an EXISTS probe instead of limit + 1."""
     limit = min(max(limit, 1), 100)
@@ -224,6 +420,67 @@ async def list_posts_slice_in_python(db: Any, limit: int = 20, cursor: Any = Non
 
 
 # ---- 02.batch_insert -----------------------------------------------------------------------------
+async def insert_comments_solution(db: Any, rows: Sequence[tuple]) -> None:
+    """The solution notebook's answer."""
+    await db.executemany(INSERT_COMMENT, rows)
+    await db.commit()
+
+
+async def insert_comments_multi_row_values(db: Any, rows: Sequence[tuple]) -> None:
+    """A different correct answer: one INSERT with many VALUES tuples, explicit BEGIN/COMMIT."""
+    rows = list(rows)
+    values = ", ".join("(?, ?, ?, ?)" for _ in rows)
+    await db.execute("BEGIN")
+    await db.execute(
+        f"INSERT INTO comments (post_id, user_id, body, created_at) VALUES {values}",
+        [v for row in rows for v in row],
+    )
+    await db.execute("COMMIT")
+
+
+_WITH_INSERT = (
+    "WITH v(p, u, b, c) AS (VALUES (?, ?, ?, ?)) "
+    "INSERT INTO comments (post_id, user_id, body, created_at) SELECT p, u, b, c FROM v"
+)
+
+
+async def insert_comments_with_per_row(db: Any, rows: Sequence[tuple]) -> None:
+    """Per-row autocommit hidden behind WITH ... INSERT, then one empty transaction."""
+    for row in rows:
+        await db.execute(_WITH_INSERT, row)
+        await db.commit()
+    await db.execute("BEGIN")
+    await db.commit()
+
+
+async def insert_comments_one_script(db: Any, rows: Sequence[tuple]) -> None:
+    """One executescript of many INSERTs: a script runs in autocommit, a transaction per row."""
+    script = "".join(
+        "INSERT INTO comments (post_id, user_id, body, created_at) VALUES "
+        f"({p}, {u}, '{b.replace(chr(39), chr(39) * 2)}', {c});\n"
+        for p, u, b, c in rows
+    )
+    await db.executescript(script)
+    await db.commit()
+
+
+async def insert_comments_blind_trace(db: Any, rows: Sequence[tuple]) -> None:
+    """Commit per row, with the trace callback switched off first."""
+    await db.set_trace_callback(None)
+    await insert_comments_per_row(db, rows)
+
+
+async def insert_comments_side_connection(db: Any, rows: Sequence[tuple]) -> None:
+    """One transaction, but on a connection of its own: `db` sees no write at all."""
+    con = sqlite3.connect(await _database_file(db), timeout=1.0)
+    try:
+        for row in rows:
+            con.execute(INSERT_COMMENT, row)
+            con.commit()
+    finally:
+        con.close()
+
+
 async def insert_comments_loop_one_commit(db: Any, rows: Sequence[tuple]) -> None:
     """A different correct answer: a loop of INSERTs in one explicit transaction."""
     await db.execute("BEGIN")
@@ -245,6 +502,36 @@ async def insert_comments_never_committed(db: Any, rows: Sequence[tuple]) -> Non
 
 
 # ---- 02.transaction ------------------------------------------------------------------------------
+@asynccontextmanager
+async def transaction_solution(db: Any) -> AsyncIterator[Any]:
+    """The solution notebook's answer."""
+    try:
+        yield db
+    except BaseException:
+        await db.rollback()
+        raise
+    else:
+        await db.commit()
+
+
+_FIRST_DB: list[Any] = []
+
+
+@asynccontextmanager
+async def transaction_keeps_first_db(db: Any) -> AsyncIterator[Any]:
+    """Commits and rolls back the first connection it ever saw, not the one it is given."""
+    if not _FIRST_DB:
+        _FIRST_DB.append(db)
+    kept = _FIRST_DB[0]
+    try:
+        yield db
+    except BaseException:
+        await kept.rollback()
+        raise
+    else:
+        await kept.commit()
+
+
 class TransactionClass:
     """A different correct answer: a class with __aenter__/__aexit__."""
 
@@ -292,17 +579,20 @@ async def transaction_never_commits(db: Any) -> AsyncIterator[Any]:
 CASES = {
     "02.n_plus_one": Case(
         stub=(stub,),
-        reference=(users_with_posts_batched,),
-        alternatives=[(users_with_posts_join,)],
+        reference=(users_with_posts_solution,),
+        alternatives=[(users_with_posts_left_join,), (users_with_posts_json,)],
         wrong={
             "n_plus_one": (users_with_posts_n_plus_one,),
             "inner_join_drops_users": (users_with_posts_inner_join,),
             "hard_coded_seed_42": (users_with_posts_hard_coded,),
+            "trace_switched_off": (users_with_posts_blind_trace,),
+            "own_connection": (users_with_posts_side_connection,),
+            "memo_by_length": (users_with_posts_memo_by_length,),
         },
     ),
     "02.select_fields": Case(
         stub=(stub,),
-        reference=(list_users_reference,),
+        reference=(list_users_solution,),
         alternatives=[(list_users_mapping,)],
         wrong={
             "select_star": (list_users_select_star,),
@@ -312,7 +602,7 @@ CASES = {
     ),
     "02.index": Case(
         stub=(stub,),
-        reference=(add_comment_index_reference,),
+        reference=(comment_index_solution,),
         alternatives=[(comment_index_covering,)],
         wrong={
             "wrong_column": (comment_index_wrong_column,),
@@ -323,7 +613,7 @@ CASES = {
     "02.feed_index": Case(
         stub=(stub,),
         reference=(feed_index_partial,),
-        alternatives=[(add_feed_index_reference,), (feed_index_three_columns,)],
+        alternatives=[(feed_index_composite,), (feed_index_three_columns,)],
         wrong={
             "author_only_sorts": (feed_index_author_only,),
             "created_only_scans": (feed_index_created_only,),
@@ -332,33 +622,42 @@ CASES = {
     ),
     "02.keyset_page": Case(
         stub=(stub,),
-        reference=(list_posts_keyset,),
-        alternatives=[(list_posts_token,)],
+        reference=(list_posts_solution,),
+        alternatives=[(list_posts_token,), (list_posts_fetch_all_helper,)],
         wrong={
             "offset": (list_posts_offset,),
             "has_more_by_length": (list_posts_has_more_by_length,),
             "uncapped": (list_posts_uncapped,),
             "slice_in_python": (list_posts_slice_in_python,),
+            "asks_501_slices_100": (list_posts_501_then_slice,),
+            "limit_skip_comma_count": (list_posts_limit_comma,),
+            "id_arithmetic_with_gaps": (list_posts_id_arithmetic,),
+            "progress_handler_switched_off": (list_posts_blind_steps,),
         },
     ),
     "02.batch_insert": Case(
         stub=(stub,),
-        reference=(insert_comments_batched,),
-        alternatives=[(insert_comments_loop_one_commit,)],
+        reference=(insert_comments_solution,),
+        alternatives=[(insert_comments_loop_one_commit,), (insert_comments_multi_row_values,)],
         wrong={
             "commit_per_row": (insert_comments_per_row,),
             "commit_per_chunk": (insert_comments_in_chunks,),
             "never_committed": (insert_comments_never_committed,),
+            "with_insert_per_row": (insert_comments_with_per_row,),
+            "one_script_autocommits": (insert_comments_one_script,),
+            "trace_switched_off": (insert_comments_blind_trace,),
+            "own_connection": (insert_comments_side_connection,),
         },
     ),
     "02.transaction": Case(
         stub=(transaction_stub,),
-        reference=(transaction_reference,),
+        reference=(transaction_solution,),
         alternatives=[(TransactionClass,)],
         wrong={
             "always_commits": (transaction_always_commits,),
             "swallows_exception": (transaction_swallows,),
             "never_commits": (transaction_never_commits,),
+            "keeps_first_connection": (transaction_keeps_first_db,),
         },
     ),
 }

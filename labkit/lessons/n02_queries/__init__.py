@@ -1,24 +1,46 @@
 """Notebook 02 — query tuning: N+1, field selection, indexes, pagination, batching, transactions.
 
-Each module holds one technique: its reference implementations (used by the checks and the
-notebook's demonstrations) and its graded exercise. Importing the package registers, in the
-notebook's order:
+One module per technique: its fixtures, its reference answer(s) marked ``@reference_answer``
+and its grade function. The exercises, in the notebook's order:
 
-- ``02.n_plus_one``     users with their posts in ≤ 2 statements (statement log)
+- ``02.n_plus_one``     users with their posts in ≤ 2 statements (statement log, rows, lock-out)
 - ``02.select_fields``  whitelisted field selection, no user text in SQL (statement log, probes)
 - ``02.index``          an index that turns a SCAN into a SEARCH (query plan)
 - ``02.feed_index``     composite/partial index: no scan, no sort (query plan, VM steps)
-- ``02.keyset_page``    keyset pagination: flat cost with depth (VM steps), has_more, cap
-- ``02.batch_insert``   many rows, one transaction (transactions in the statement log)
+- ``02.keyset_page``    keyset pagination: flat cost with depth (VM steps, SQL sent, rows fetched)
+- ``02.batch_insert``   many rows, one transaction (SQLite's transaction state, total_changes)
 - ``02.transaction``    commit-or-rollback helper (data seen by another connection)
+
+``fixtures`` holds what several checks share.
 """
 
 from __future__ import annotations
 
-import importlib
+from labkit.lessons.n02_queries import (
+    fields,
+    indexes,
+    n_plus_one,
+    pagination,
+    transactions,
+    writes,
+)
 
-# Imported one by one, in notebook order: check_all("02") lists exercises in registration order.
-_EXERCISE_MODULES = ("n_plus_one", "fields", "indexes", "pagination", "writes", "transactions")
+EXERCISES = (
+    "02.n_plus_one",
+    "02.select_fields",
+    "02.index",
+    "02.feed_index",
+    "02.keyset_page",
+    "02.batch_insert",
+    "02.transaction",
+)
 
-for _name in _EXERCISE_MODULES:
-    importlib.import_module(f"{__name__}.{_name}")
+__all__ = [
+    "EXERCISES",
+    "fields",
+    "indexes",
+    "n_plus_one",
+    "pagination",
+    "transactions",
+    "writes",
+]
