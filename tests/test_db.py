@@ -493,3 +493,15 @@ def test_inner_limit_clauses_are_found_too() -> None:
 def test_statement_kind(sql: str, kind: str) -> None:
     assert statement_kind(sql) == kind
     assert is_write(sql) == (kind in ("INSERT", "UPDATE"))
+
+
+def test_a_scan_through_an_index_is_not_a_table_scan(db_path: Path) -> None:
+    async def scenario() -> tuple[bool, bool]:
+        async with connect(db_path) as db:
+            sql = "SELECT id FROM posts WHERE status = 'draft' ORDER BY created_at"
+            before = (await explain(db, sql)).scans_table("posts")
+            await db.execute("CREATE INDEX ix_d ON posts(created_at) WHERE status = 'draft'")
+            plan = await explain(db, sql)
+            return before, plan.scans_table("posts") or not plan.uses_index("ix_d")
+
+    assert asyncio.run(scenario()) == (True, False)

@@ -335,3 +335,20 @@ def test_trim_posts_leaves_gaps_and_an_exact_multiple(posts_db: Path) -> None:
     ids = run(scenario())
     assert len(ids) % 50 == 0
     assert ids != list(range(1, len(ids) + 1))  # ids have gaps
+
+
+@pytest.mark.parametrize(
+    ("sql", "condition"),
+    [
+        ("CREATE INDEX ix ON posts(created_at) WHERE status = 'draft'", "status = 'draft'"),
+        ("CREATE INDEX ix ON posts(created_at)", None),
+        (
+            "CREATE INDEX ix ON posts(created_at, id) where (status = 'draft');",
+            "(status = 'draft')",
+        ),
+    ],
+)
+def test_index_condition(sql: str, condition: str | None) -> None:
+    from labkit.lessons.n02_queries.partial_index import index_condition
+
+    assert index_condition(sql) == condition

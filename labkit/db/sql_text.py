@@ -50,6 +50,7 @@ class Token:
     kind: str  # "string" | "quoted" | "number" | "word" | "other"
     text: str
     depth: int  # parentheses open around the token
+    start: int = 0  # where the token starts in the statement text
 
     @property
     def keyword(self) -> str:
@@ -68,7 +69,7 @@ def tokens(sql: str) -> list[Token]:
         text = match.group()
         if text == ")":
             depth = max(0, depth - 1)
-        found.append(Token(kind, text, depth))
+        found.append(Token(kind, text, depth, match.start()))
         if text == "(":
             depth += 1
     return found

@@ -661,3 +661,172 @@ CASES = {
         },
     ),
 }
+
+
+# ---- 02.partial_index ----------------------------------------------------------------------------
+async def draft_index_solution(db: Any) -> None:
+    await db.execute(
+        "CREATE INDEX IF NOT EXISTS idx_drafts ON posts(created_at, id) WHERE status = 'draft'"
+    )
+    await db.commit()
+
+
+async def draft_index_covering(db: Any) -> None:
+    """A different correct answer: a covering partial index (every column the queue reads)."""
+    await db.execute(
+        "CREATE INDEX ix_drafts_cover ON posts(created_at, id, author_id, title) "
+        "WHERE status = 'draft'"
+    )
+    await db.commit()
+
+
+async def draft_index_full(db: Any) -> None:
+    """Used, no sort — but it indexes every post, not just the drafts."""
+    await db.execute("CREATE INDEX ix_status_created ON posts(status, created_at, id)")
+    await db.commit()
+
+
+async def draft_index_wrong_condition(db: Any) -> None:
+    """Partial, but its condition is not the queue's: SQLite cannot use it."""
+    await db.execute(
+        "CREATE INDEX ix_unpublished ON posts(created_at, id) WHERE status <> 'published'"
+    )
+    await db.commit()
+
+
+async def draft_index_wrong_column(db: Any) -> None:
+    """Partial on the right rows, but on a column the queue does not sort by."""
+    await db.execute("CREATE INDEX ix_drafts_author ON posts(author_id) WHERE status = 'draft'")
+    await db.commit()
+
+
+_CREATED_ONCE: list[bool] = []
+
+
+async def draft_index_only_once(db: Any) -> None:
+    """Remembers it already made the index, so the second database never gets one."""
+    if not _CREATED_ONCE:
+        await draft_index_solution(db)
+        _CREATED_ONCE.append(True)
+
+
+CASES["02.partial_index"] = Case(
+    stub=(stub,),
+    reference=(draft_index_solution,),
+    alternatives=[(draft_index_covering,)],
+    wrong={
+        "full_index": (draft_index_full,),
+        "condition_not_the_queries": (draft_index_wrong_condition,),
+        "partial_on_wrong_column": (draft_index_wrong_column,),
+        "created_only_once": (draft_index_only_once,),
+    },
+)
+
+
+# ---- 02.latest_posts -----------------------------------------------------------------------------
+async def latest_posts_solution(db: Any, user_ids: Sequence[int], k: int) -> dict:
+    """The solution notebook's answer: ROW_NUMBER() per author."""
+    found: dict[int, list[dict[str, Any]]] = {uid: [] for uid in user_ids}
+    marks = ", ".join("?" * len(user_ids))
+    sql = (
+        "SELECT author_id, id, title FROM (SELECT author_id, id, title, ROW_NUMBER() OVER "
+        "(PARTITION BY author_id ORDER BY created_at DESC, id DESC) AS n FROM posts "
+        f"WHERE author_id IN ({marks})) WHERE n <= ? ORDER BY author_id, n"
+    )
+    async with db.execute(sql, (*user_ids, k)) as cur:
+        for author_id, post_id, title in await cur.fetchall():
+            found[author_id].append({"id": post_id, "title": title})
+    return found
+
+
+async def latest_posts_correlated(db: Any, user_ids: Sequence[int], k: int) -> dict:
+    """A different correct answer: a correlated LIMIT sub-query per author."""
+    found: dict[int, list[dict[str, Any]]] = {uid: [] for uid in user_ids}
+    marks = ", ".join("?" * len(user_ids))
+    sql = (
+        "SELECT p.author_id, p.id, p.title FROM posts p "
+        f"WHERE p.author_id IN ({marks}) AND p.id IN (SELECT q.id FROM posts q "
+        "WHERE q.author_id = p.author_id ORDER BY q.created_at DESC, q.id DESC LIMIT ?) "
+        "ORDER BY p.author_id, p.created_at DESC, p.id DESC"
+    )
+    async with db.execute(sql, (*user_ids, k)) as cur:
+        for author_id, post_id, title in await cur.fetchall():
+            found[author_id].append({"id": post_id, "title": title})
+    return found
+
+
+async def latest_posts_per_user_query(db: Any, user_ids: Sequence[int], k: int) -> dict:
+    """Right rows, but one LIMIT k query per user: N+1."""
+    found = {}
+    for uid in user_ids:
+        async with db.execute(
+            "SELECT id, title FROM posts WHERE author_id = ? "
+            "ORDER BY created_at DESC, id DESC LIMIT ?",
+            (uid, k),
+        ) as cur:
+            found[uid] = [{"id": i, "title": t} for i, t in await cur.fetchall()]
+    return found
+
+
+async def latest_posts_slice_in_python(db: Any, user_ids: Sequence[int], k: int) -> dict:
+    """One statement, but every post of these users comes back and Python keeps k."""
+    found: dict[int, list[dict[str, Any]]] = {uid: [] for uid in user_ids}
+    marks = ", ".join("?" * len(user_ids))
+    async with db.execute(
+        f"SELECT author_id, id, title FROM posts WHERE author_id IN ({marks}) "
+        "ORDER BY created_at DESC, id DESC",
+        list(user_ids),
+    ) as cur:
+        for author_id, post_id, title in await cur.fetchall():
+            if len(found[author_id]) < k:
+                found[author_id].append({"id": post_id, "title": title})
+    return found
+
+
+async def latest_posts_global_limit(db: Any, user_ids: Sequence[int], k: int) -> dict:
+    """One LIMIT for everybody: k × users newest posts overall, not k per user."""
+    found: dict[int, list[dict[str, Any]]] = {uid: [] for uid in user_ids}
+    marks = ", ".join("?" * len(user_ids))
+    async with db.execute(
+        f"SELECT author_id, id, title FROM posts WHERE author_id IN ({marks}) "
+        "ORDER BY created_at DESC, id DESC LIMIT ?",
+        (*user_ids, k * len(user_ids)),
+    ) as cur:
+        for author_id, post_id, title in await cur.fetchall():
+            found[author_id].append({"id": post_id, "title": title})
+    return found
+
+
+async def latest_posts_ties_ignored(db: Any, user_ids: Sequence[int], k: int) -> dict:
+    """Window function ordered by created_at only: ties come out in any order."""
+    found: dict[int, list[dict[str, Any]]] = {uid: [] for uid in user_ids}
+    marks = ", ".join("?" * len(user_ids))
+    sql = (
+        "SELECT author_id, id, title FROM (SELECT author_id, id, title, ROW_NUMBER() OVER "
+        "(PARTITION BY author_id ORDER BY created_at DESC) AS n FROM posts "
+        f"WHERE author_id IN ({marks})) WHERE n <= ? ORDER BY author_id, n"
+    )
+    async with db.execute(sql, (*user_ids, k)) as cur:
+        for author_id, post_id, title in await cur.fetchall():
+            found[author_id].append({"id": post_id, "title": title})
+    return found
+
+
+async def latest_posts_drops_quiet_users(db: Any, user_ids: Sequence[int], k: int) -> dict:
+    """Right posts, but users without posts are missing from the result."""
+    found = await latest_posts_solution(db, user_ids, k)
+    return {uid: posts for uid, posts in found.items() if posts}
+
+
+CASES["02.latest_posts"] = Case(
+    stub=(stub,),
+    reference=(latest_posts_solution,),
+    alternatives=[(latest_posts_correlated,)],
+    wrong={
+        "query_per_user": (latest_posts_per_user_query,),
+        "slice_in_python": (latest_posts_slice_in_python,),
+        "one_global_limit": (latest_posts_global_limit,),
+        "ties_in_any_order": (latest_posts_ties_ignored,),
+        "drops_users_without_posts": (latest_posts_drops_quiet_users,),
+    },
+)
