@@ -830,3 +830,65 @@ CASES["02.latest_posts"] = Case(
         "drops_users_without_posts": (latest_posts_drops_quiet_users,),
     },
 )
+
+
+# ---- 02.pool_release -----------------------------------------------------------------------------
+async def profile_page_solution(pool: Any, user_id: int, render: Any) -> str:
+    """The solution notebook's answer."""
+    async with (
+        pool.acquire() as db,
+        db.execute("SELECT id, name, tier FROM users WHERE id = ?", (user_id,)) as cur,
+    ):
+        row = await cur.fetchone()
+    return await render({"id": row[0], "name": row[1], "tier": row[2]})
+
+
+async def _load_user(pool: Any, user_id: int) -> dict[str, Any]:
+    async with pool.acquire() as db:
+        rows = await db.execute_fetchall("SELECT * FROM users WHERE id = ?", (user_id,))
+    return dict(rows[0])
+
+
+async def profile_page_helper(pool: Any, user_id: int, render: Any) -> str:
+    """A different correct answer: a loader function returns a plain dict."""
+    return await render(await _load_user(pool, user_id))
+
+
+async def profile_page_holds_during_render(pool: Any, user_id: int, render: Any) -> str:
+    """Renders inside the `async with`: the connection idles while the page renders."""
+    async with pool.acquire() as db:
+        async with db.execute("SELECT id, name, tier FROM users WHERE id = ?", (user_id,)) as cur:
+            row = await cur.fetchone()
+        return await render({"id": row[0], "name": row[1], "tier": row[2]})
+
+
+async def profile_page_own_connection(pool: Any, user_id: int, render: Any) -> str:
+    """Opens a connection per request instead of borrowing one."""
+    from labkit.db import connect
+
+    async with (
+        connect(pool.path) as db,
+        db.execute("SELECT id, name, tier FROM users WHERE id = ?", (user_id,)) as cur,
+    ):
+        row = await cur.fetchone()
+    return await render({"id": row[0], "name": row[1], "tier": row[2]})
+
+
+async def profile_page_pool_per_request(pool: Any, user_id: int, render: Any) -> str:
+    """Builds a pool of its own inside the handler: nothing is shared, nothing reused."""
+    from labkit.db import Pool
+
+    async with Pool(pool.path, size=1) as own:
+        return await profile_page_solution(own, user_id, render)
+
+
+CASES["02.pool_release"] = Case(
+    stub=(stub,),
+    reference=(profile_page_solution,),
+    alternatives=[(profile_page_helper,)],
+    wrong={
+        "holds_while_rendering": (profile_page_holds_during_render,),
+        "connection_per_request": (profile_page_own_connection,),
+        "pool_per_request": (profile_page_pool_per_request,),
+    },
+)

@@ -11,6 +11,7 @@ and its grade function. The exercises, in the notebook's order:
 - ``02.partial_index``  a partial index for the moderation queue (query plan, index entries)
 - ``02.keyset_page``    keyset pagination: flat cost with depth (VM steps, SQL sent, rows fetched)
 - ``02.batch_insert``   many rows, one transaction (SQLite's transaction state, total_changes)
+- ``02.pool_release``   borrow a pooled connection only for the query (pool counters)
 - ``02.transaction``    commit-or-rollback helper (data seen by another connection)
 
 ``fixtures`` holds what several checks share.
@@ -25,6 +26,7 @@ from labkit.lessons.n02_queries import (
     n_plus_one,
     pagination,
     partial_index,
+    pooling,
     transactions,
     writes,
 )
@@ -38,6 +40,7 @@ EXERCISES = (
     "02.partial_index",
     "02.keyset_page",
     "02.batch_insert",
+    "02.pool_release",
     "02.transaction",
 )
 
@@ -49,6 +52,7 @@ __all__ = [
     "n_plus_one",
     "pagination",
     "partial_index",
+    "pooling",
     "transactions",
     "writes",
 ]
