@@ -892,3 +892,139 @@ CASES["02.pool_release"] = Case(
         "pool_per_request": (profile_page_pool_per_request,),
     },
 )
+
+
+# ---- 02.slow_query_log ---------------------------------------------------------------------------
+def slow_queries_solution(statements: Sequence[Any], threshold_ms: float, logger: Any) -> list:
+    """The solution notebook's answer."""
+    import math
+
+    from labkit.db import normalise_sql
+
+    digest: dict[str, dict[str, Any]] = {}
+    for s in statements:
+        if math.isnan(s.duration_ms) or s.duration_ms < threshold_ms:
+            continue
+        entry = digest.setdefault(
+            normalise_sql(s.sql), {"shape": normalise_sql(s.sql), "count": 0, "total_ms": 0.0}
+        )
+        entry["count"] += 1
+        entry["total_ms"] += s.duration_ms
+    slow = sorted(digest.values(), key=lambda e: (-e["total_ms"], e["shape"]))
+    for e in slow:
+        logger.warning("slow query %s: %d times, %.1f ms", e["shape"], e["count"], e["total_ms"])
+    return slow
+
+
+def slow_queries_counter(statements: Sequence[Any], threshold_ms: float, logger: Any) -> list:
+    """A different correct answer: Counter and defaultdict, logged with an f-string."""
+    from collections import Counter, defaultdict
+
+    from labkit.db import normalise_sql
+
+    counts: Counter[str] = Counter()
+    totals: defaultdict[str, float] = defaultdict(float)
+    for s in statements:
+        ms = s.duration_s * 1000.0
+        if ms >= threshold_ms:  # NaN compares False: untimed statements drop out here
+            shape = normalise_sql(s.sql)
+            counts[shape] += 1
+            totals[shape] += ms
+    order = sorted(counts, key=lambda shape: (-totals[shape], shape))
+    for shape in order:
+        logger.warning(f"SLOW ({totals[shape]:.0f} ms): {shape}")
+    return [{"shape": sh, "count": counts[sh], "total_ms": totals[sh]} for sh in order]
+
+
+def _slow_variant(
+    statements: Sequence[Any],
+    threshold_ms: float,
+    logger: Any,
+    *,
+    strict: bool = False,
+    level: str = "warning",
+    raw: bool = False,
+    by_count: bool = False,
+) -> list:
+    import math
+
+    from labkit.db import normalise_sql
+
+    digest: dict[str, dict[str, Any]] = {}
+    for s in statements:
+        ms = s.duration_ms
+        if math.isnan(ms) or ms < threshold_ms or (strict and ms == threshold_ms):
+            continue
+        shape = s.sql if raw else normalise_sql(s.sql)
+        entry = digest.setdefault(shape, {"shape": shape, "count": 0, "total_ms": 0.0})
+        entry["count"] += 1
+        entry["total_ms"] += ms
+    key = (
+        (lambda e: (-e["count"], e["shape"]))
+        if by_count
+        else (lambda e: (-e["total_ms"], e["shape"]))
+    )
+    slow = sorted(digest.values(), key=key)
+    for e in slow:
+        getattr(logger, level)("slow query %s", e["shape"])
+    return slow
+
+
+def slow_queries_strictly_over(statements: Sequence[Any], threshold_ms: float, logger: Any) -> list:
+    """`>` instead of `≥`: an execution exactly at the threshold is missed."""
+    return _slow_variant(statements, threshold_ms, logger, strict=True)
+
+
+def slow_queries_at_info(statements: Sequence[Any], threshold_ms: float, logger: Any) -> list:
+    """Right digest, logged at INFO (filtered out where it matters)."""
+    return _slow_variant(statements, threshold_ms, logger, level="info")
+
+
+def slow_queries_raw_sql(statements: Sequence[Any], threshold_ms: float, logger: Any) -> list:
+    """Grouped by the literal SQL text: one line per id instead of one per shape."""
+    return _slow_variant(statements, threshold_ms, logger, raw=True)
+
+
+def slow_queries_by_count(statements: Sequence[Any], threshold_ms: float, logger: Any) -> list:
+    """Sorted by how often, not by the time spent."""
+    return _slow_variant(statements, threshold_ms, logger, by_count=True)
+
+
+def slow_queries_all_executions(
+    statements: Sequence[Any], threshold_ms: float, logger: Any
+) -> list:
+    """Totals every execution of a slow shape, fast ones included."""
+    import math
+
+    from labkit.db import normalise_sql
+
+    slow_shapes = {
+        normalise_sql(s.sql)
+        for s in statements
+        if not math.isnan(s.duration_ms) and s.duration_ms >= threshold_ms
+    }
+    digest: dict[str, dict[str, Any]] = {}
+    for s in statements:
+        shape = normalise_sql(s.sql)
+        if shape in slow_shapes and not math.isnan(s.duration_ms):
+            entry = digest.setdefault(shape, {"shape": shape, "count": 0, "total_ms": 0.0})
+            entry["count"] += 1
+            entry["total_ms"] += s.duration_ms
+    slow = sorted(digest.values(), key=lambda e: (-e["total_ms"], e["shape"]))
+    for e in slow:
+        logger.warning("slow query %s", e["shape"])
+    return slow
+
+
+CASES["02.slow_query_log"] = Case(
+    stub=(stub,),
+    reference=(slow_queries_solution,),
+    alternatives=[(slow_queries_counter,)],
+    wrong={
+        "strictly_over_threshold": (slow_queries_strictly_over,),
+        "logged_at_info": (slow_queries_at_info,),
+        "grouped_by_raw_sql": (slow_queries_raw_sql,),
+        "sorted_by_count": (slow_queries_by_count,),
+        "totals_fast_executions_too": (slow_queries_all_executions,),
+    },
+)

@@ -13,6 +13,7 @@ and its grade function. The exercises, in the notebook's order:
 - ``02.batch_insert``   many rows, one transaction (SQLite's transaction state, total_changes)
 - ``02.pool_release``   borrow a pooled connection only for the query (pool counters)
 - ``02.transaction``    commit-or-rollback helper (data seen by another connection)
+- ``02.slow_query_log`` a slow-query digest by shape, logged as WARNING (fixed durations)
 
 ``fixtures`` holds what several checks share.
 """
@@ -27,6 +28,7 @@ from labkit.lessons.n02_queries import (
     pagination,
     partial_index,
     pooling,
+    slow_log,
     transactions,
     writes,
 )
@@ -42,6 +44,7 @@ EXERCISES = (
     "02.batch_insert",
     "02.pool_release",
     "02.transaction",
+    "02.slow_query_log",
 )
 
 __all__ = [
@@ -53,6 +56,7 @@ __all__ = [
     "pagination",
     "partial_index",
     "pooling",
+    "slow_log",
     "transactions",
     "writes",
 ]
