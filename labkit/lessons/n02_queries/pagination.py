@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from labkit.grading import Grader
 
 MAX_PAGE_SIZE = 100
+KEYSET_PAGE = "SELECT id, title FROM posts WHERE id > ? ORDER BY id LIMIT ?"
 Page = dict[str, Any]
 
 
@@ -76,8 +77,8 @@ async def page_cost_by_depth(db: Any, pages: list[int], limit: int = 20) -> pd.D
             cursor = found[0][0] if found else None
         async with vm_steps(db) as by_offset:
             await list_posts_offset(db, limit, offset)
-        async with vm_steps(db) as by_keyset:
-            await list_posts_keyset(db, limit, cursor)
+        async with vm_steps(db) as by_keyset:  # the keyset query itself, not the answer
+            await fetch_all(db, KEYSET_PAGE, (cursor or 0, limit + 1))
         rows.append({"page": page, "offset": by_offset.count, "keyset": by_keyset.count})
     return pd.DataFrame(rows).set_index("page")
 
