@@ -1028,3 +1028,82 @@ CASES["02.slow_query_log"] = Case(
         "totals_fast_executions_too": (slow_queries_all_executions,),
     },
 )
+
+
+# ---- 02.fail_fast --------------------------------------------------------------------------------
+async def profile_or_busy_solution(pool: Any, user_id: int) -> tuple:
+    """The solution notebook's answer."""
+    from labkit.errors import DatabaseError
+
+    try:
+        async with (
+            pool.acquire() as db,
+            db.execute("SELECT name FROM users WHERE id = ?", (user_id,)) as cur,
+        ):
+            row = await cur.fetchone()
+    except DatabaseError:
+        return 503, None
+    return (200, row[0]) if row else (404, None)
+
+
+async def profile_or_busy_exit_stack(pool: Any, user_id: int) -> tuple:
+    """A different correct answer: the acquire alone inside try, via an AsyncExitStack."""
+    from contextlib import AsyncExitStack
+
+    from labkit.errors import LabkitError
+
+    async with AsyncExitStack() as stack:
+        try:
+            db = await stack.enter_async_context(pool.acquire())
+        except LabkitError:
+            return 503, None
+        rows = await db.execute_fetchall("SELECT name FROM users WHERE id = ?", (user_id,))
+    return (200, rows[0][0]) if rows else (404, None)
+
+
+async def profile_or_busy_uncaught(pool: Any, user_id: int) -> tuple:
+    """No fail-fast at all: the pool's timeout escapes as an error."""
+    async with pool.acquire() as db:
+        rows = await db.execute_fetchall("SELECT name FROM users WHERE id = ?", (user_id,))
+    return (200, rows[0][0]) if rows else (404, None)
+
+
+async def profile_or_busy_catches_everything(pool: Any, user_id: int) -> tuple:
+    """Any error becomes 503, even a missing user (row is None)."""
+    try:
+        async with pool.acquire() as db:
+            rows = await db.execute_fetchall("SELECT name FROM users WHERE id = ?", (user_id,))
+        return 200, rows[0][0]
+    except Exception:
+        return 503, None
+
+
+async def profile_or_busy_guesses_from_stats(pool: Any, user_id: int) -> tuple:
+    """Answers 503 whenever every connection is in use right now, without waiting."""
+    if pool.stats["in_use"] >= pool.size:
+        return 503, None
+    return await profile_or_busy_solution(pool, user_id)
+
+
+async def profile_or_busy_retries(pool: Any, user_id: int) -> tuple:
+    """Retries until it gets a connection: never answers 503."""
+    from labkit.errors import DatabaseError
+
+    while True:
+        try:
+            return await profile_or_busy_uncaught(pool, user_id)
+        except DatabaseError:
+            continue
+
+
+CASES["02.fail_fast"] = Case(
+    stub=(stub,),
+    reference=(profile_or_busy_solution,),
+    alternatives=[(profile_or_busy_exit_stack,)],
+    wrong={
+        "timeout_not_caught": (profile_or_busy_uncaught,),
+        "every_error_is_busy": (profile_or_busy_catches_everything,),
+        "guesses_from_stats": (profile_or_busy_guesses_from_stats,),
+        "retries_until_free": (profile_or_busy_retries,),
+    },
+)

@@ -12,6 +12,7 @@ and its grade function. The exercises, in the notebook's order:
 - ``02.keyset_page``    keyset pagination: flat cost with depth (VM steps, SQL sent, rows fetched)
 - ``02.batch_insert``   many rows, one transaction (SQLite's transaction state, total_changes)
 - ``02.pool_release``   borrow a pooled connection only for the query (pool counters)
+- ``02.fail_fast``      503 when no connection frees up within the acquire timeout (pool counters)
 - ``02.transaction``    commit-or-rollback helper (data seen by another connection)
 - ``02.slow_query_log`` a slow-query digest by shape, logged as WARNING (fixed durations)
 
@@ -43,6 +44,7 @@ EXERCISES = (
     "02.keyset_page",
     "02.batch_insert",
     "02.pool_release",
+    "02.fail_fast",
     "02.transaction",
     "02.slow_query_log",
 )

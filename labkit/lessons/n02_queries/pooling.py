@@ -10,6 +10,7 @@ handler renders, connections acquired and created, acquire timeouts.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -113,4 +114,120 @@ async def grade_pool_release(g: Grader, profile_page: Any) -> None:
     g.note(
         f"12 concurrent requests on 3 connections: {busy['acquired']} acquired, "
         f"{busy['waited']} waited, {busy['timeouts']} timed out"
+    )
+
+
+# ---- failing fast when the pool is exhausted ---------------------------------------------------
+BUSY, NOT_FOUND, OK = 503, 404, 200
+
+
+@reference_answer
+async def profile_or_busy_reference(pool: Pool, user_id: int) -> tuple[int, str | None]:
+    """``(200, name)``; ``(404, None)`` for no such user; ``(503, None)`` when no connection
+    frees up within the pool's acquire timeout."""
+    from labkit.errors import DatabaseError
+
+    try:
+        async with (
+            pool.acquire() as db,
+            db.execute("SELECT name FROM users WHERE id = ?", (user_id,)) as cur,
+        ):
+            row = await cur.fetchone()
+    except DatabaseError:  # labkit's: the pool gave up waiting (SQLite errors are sqlite3's)
+        return BUSY, None
+    return (OK, str(row[0])) if row is not None else (NOT_FOUND, None)
+
+
+async def _hold_all(pool: Pool, seconds: float, holding: asyncio.Event) -> None:
+    """Borrow every connection of the pool for ``seconds`` (the grader's other requests)."""
+    async with contextlib.AsyncExitStack() as stack:
+        for _ in range(pool.size):
+            await stack.enter_async_context(pool.acquire())
+        holding.set()
+        await asyncio.sleep(seconds)
+
+
+@exercise(
+    "02.fail_fast",
+    title="Answer 503 when no connection frees up in time",
+    answers=("profile_or_busy",),
+    hint=(
+        "Only `pool.acquire()` can time out: catch labkit.errors.DatabaseError around taking "
+        "the connection (not around the query), return (503, None), and let the pool's "
+        "acquire_timeout decide how long to wait."
+    ),
+    points=1,
+    timeout=15.0,
+)
+async def grade_fail_fast(g: Grader, profile_or_busy: Any) -> None:
+    from labkit.db import Pool
+
+    path = g.dataset("tiny")
+    rng = rng_for(g.seed, "fail_fast")
+    async with Pool(path, readonly=True, size=1) as probe_pool, probe_pool.acquire() as db:
+        names = dict(await fetch_all(db, "SELECT id, name FROM users"))
+    known = rng.sample(sorted(names), 3)
+    missing = max(names) + 1 + g.seed % 50
+    wait_s = 0.5  # the pool's acquire timeout: 25× the short hold below
+
+    async with Pool(path, readonly=True, size=2, acquire_timeout=wait_s) as pool:
+        for uid in known[:2]:
+            got = await g.acall(profile_or_busy, pool, uid)
+            g.expect_equal(got, (OK, names[uid]), what=f"profile_or_busy(pool, {uid})")
+        got = await g.acall(profile_or_busy, pool, missing)
+        g.expect_equal(
+            got,
+            (NOT_FOUND, None),
+            what=f"profile_or_busy(pool, {missing}) for a user that does not exist",
+            hint="A missing user is (404, None), not busy: catch only the pool's timeout.",
+        )
+        # Every connection busy for a moment (well inside the acquire timeout): wait for one.
+        holding = asyncio.Event()
+        short = asyncio.ensure_future(_hold_all(pool, wait_s / 25, holding))
+        await holding.wait()
+        got = await g.acall(profile_or_busy, pool, known[2])
+        await short
+        g.expect_equal(
+            got,
+            (OK, names[known[2]]),
+            what="a request while the pool was busy for a moment (freed well before "
+            f"the {wait_s:g} s acquire timeout)",
+            hint="Wait for a connection up to the pool's acquire timeout: busy for a moment "
+            "is not overloaded.",
+        )
+        # Every connection busy for far longer than the acquire timeout: answer 503 at once.
+        before = dict(pool.stats)
+        holding = asyncio.Event()
+        long = asyncio.ensure_future(_hold_all(pool, 4 * wait_s, holding))
+        await holding.wait()
+        got = await g.acall(profile_or_busy, pool, known[0])
+        still_held = not long.done()
+        await long
+        after = dict(pool.stats)
+        later = await g.acall(profile_or_busy, pool, known[1])
+    g.expect_equal(
+        got,
+        (BUSY, None),
+        what="a request while every connection stayed busy past the acquire timeout",
+        hint="When pool.acquire() gives up it raises labkit.errors.DatabaseError: answer "
+        "(503, None) instead of waiting longer or failing.",
+    )
+    g.expect(
+        still_held,
+        "your answer returned only after the other requests gave their connections back: "
+        "let the pool's acquire timeout end the wait",
+    )
+    g.measure(
+        "acquire timeouts the pool counted for the exhausted request",
+        after["timeouts"] - before["timeouts"],
+        target="1 (it asked the pool, and the pool gave up)",
+        ok=after["timeouts"] - before["timeouts"] == 1,
+        hint="Ask the pool for a connection and let its acquire timeout decide: do not guess "
+        "from pool.stats, and do not retry.",
+    )
+    g.expect_equal(
+        later,
+        (OK, names[known[1]]),
+        what="the next request once the pool was free again",
+        hint="After a 503 the pool must still work: give back every connection you took.",
     )
