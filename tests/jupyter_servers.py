@@ -41,11 +41,12 @@ def wait_until(ready: Callable[[], bool], *, timeout: float, what: str) -> None:
     raise TimeoutError(f"{what} not ready within {timeout:g} s")
 
 
-def answers(url: str) -> bool:
+def answers(url: str, *, ok: tuple[int, ...] = (200,)) -> bool:
+    """Whether ``url`` answers with one of the ``ok`` statuses now."""
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
-            return bool(response.status < 500)
+            return int(response.status) in ok
     except urllib.error.HTTPError as exc:
-        return exc.code < 500
+        return exc.code in ok
     except OSError:
         return False
