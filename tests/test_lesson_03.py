@@ -11,8 +11,16 @@ import cachetools
 import pytest
 
 from labkit.async_cache import async_cached
-from labkit.lessons.n03_caching import reference
-from labkit.lessons.n03_caching.replay import blob_workload, replay_aside, replay_bytes
+from labkit.lessons.n03_caching.aside import cached_get
+from labkit.lessons.n03_caching.bounded import make_product_cache
+from labkit.lessons.n03_caching.replay import (
+    blob_workload,
+    product_workload,
+    replay_aside,
+    replay_bytes,
+    replay_products,
+)
+from labkit.lessons.n03_caching.single_flight import make_single_flight
 from labkit.lessons.n03_caching.stores import JsonL2, open_l2
 from labkit.lessons.n03_caching.workload import (
     CountingLoader,
@@ -49,7 +57,11 @@ def test_replay_bytes_counts_bound_and_expiry() -> None:
     values, trace = blob_workload(3, keys=40, n=300)
     clock = FakeClock()
     bounded = replay_bytes(
-        reference.make_product_cache(10_000, 20, clock), clock, values, trace, ttl=20
+        cachetools.TTLCache(maxsize=10_000, ttl=20, timer=clock, getsizeof=len),
+        clock,
+        values,
+        trace,
+        ttl=20,
     )
     assert bounded.max_bytes_held <= 10_000
     assert bounded.expired_served == 0 and bounded.wrong_values == 0
@@ -63,11 +75,11 @@ def test_replay_bytes_counts_bound_and_expiry() -> None:
 def test_replay_aside_labels_and_loads() -> None:
     truth = {i: {"id": i} for i in range(1, 11)}
     trace = [1, 2, 1, 1, 3, 2]
-    got = asyncio.run(replay_aside(reference.cached_get, {}, truth, trace))
+    got = asyncio.run(replay_aside(cached_get, {}, truth, trace))
     assert (got.counter.hits, got.loads, got.dishonest_labels, got.wrong_products) == (3, 3, 0, [])
 
     async def lying(pid: int, cache: Any, load: Any) -> tuple[object, str]:
-        product, _ = await reference.cached_get(pid, cache, load)
+        product, _ = await cached_get(pid, cache, load)
         return product, "hit"
 
     lied = asyncio.run(replay_aside(lying, {}, truth, trace))
@@ -101,7 +113,7 @@ def test_reference_single_flight_shares_one_load() -> None:
     load = CountingLoader({7: "seven"}, delay=0.005)
 
     async def scenario() -> list[object]:
-        get = reference.make_single_flight(load)
+        get = make_single_flight(load)
         return list(await asyncio.gather(*(get(7) for _ in range(100))))
 
     assert asyncio.run(scenario()) == ["seven"] * 100
@@ -178,3 +190,39 @@ def test_json_l2_round_trip_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     other = open_l2(tmp_path / "l2")
     asyncio.run(l2.set("k", [1, 2]))
     assert asyncio.run(other.get("k")) == [1, 2]
+
+
+def test_replay_products_counts_budget_staleness_and_foreign_hits() -> None:
+    catalogue, events = product_workload(5)
+    assert sum(kind == "write" for kind, _ in events) > 10  # writes happen on every seed
+    clock = FakeClock()
+    ok = replay_products(
+        make_product_cache(12_000, 15.5, clock), clock, catalogue, events, max_stale=15.5
+    )
+    assert ok.max_bytes_held <= 12_000 and ok.over_stale == 0 and ok.wrong_values == 0
+    assert 0 < ok.hits < ok.requests
+    clock = FakeClock()
+    by_fields = cachetools.TTLCache(maxsize=12_000, ttl=15.5, timer=clock, getsizeof=len)
+    assert (
+        replay_products(by_fields, clock, catalogue, events, max_stale=15.5).max_bytes_held > 12_000
+    )
+    clock = FakeClock()
+    too_long = make_product_cache(12_000, 40, clock)
+    assert replay_products(too_long, clock, catalogue, events, max_stale=15.5).over_stale > 0
+    clock = FakeClock()
+    prefilled: dict[str, object] = dict(catalogue)
+    assert replay_products(prefilled, clock, catalogue, events, max_stale=15.5).foreign_hits > 0  # type: ignore[arg-type]
+
+
+def test_replay_aside_sees_answers_that_ignore_the_cache() -> None:
+    truth = {i: {"id": i} for i in range(1, 6)}
+    mine: dict[int, object] = {}
+
+    async def own_memo(pid: int, cache: Any, load: Any) -> tuple[object, str]:
+        if pid not in mine:
+            mine[pid] = await load(pid)
+            return mine[pid], "miss"
+        return mine[pid], "hit"
+
+    got = asyncio.run(replay_aside(own_memo, {}, truth, [1, 2, 1, 2]))
+    assert (got.outside_hits, got.not_stored) == (2, 2)
