@@ -13,7 +13,15 @@ from typing import Any
 import orjson
 from cachetools import LRUCache, TLRUCache, TTLCache
 
-from labkit.lessons.n03_caching import aside, bounded, invalidation, layers, single_flight, warming
+from labkit.lessons.n03_caching import (
+    aside,
+    bounded,
+    invalidation,
+    layers,
+    lease,
+    single_flight,
+    warming,
+)
 from labkit.lessons.n03_caching.workload import PRODUCT_COLUMNS, product_key, product_size
 from tests.answers import Case
 
@@ -374,6 +382,80 @@ async def delete_global_cache(db: Any, cache: Any, product_id: int) -> None:
     _GLOBAL_CACHE.pop(product_key(product_id), None)
 
 
+# ---- 03.lease ----------------------------------------------------------------------------------
+
+
+async def lease_stub(product_id: int, cache: Any, versions: Any, load: Any) -> Any:
+    raise NotImplementedError()
+
+
+async def lease_token_object(product_id: int, cache: Any, versions: Any, load: Any) -> Any:
+    key = product_key(product_id)
+    if key in cache:
+        return cache[key], "hit"
+    seen = versions.get(key)  # None when never invalidated: compared as is
+    product = await load(product_id)
+    if versions.get(key) == seen and product is not None:
+        cache[key] = product
+    return product, "miss"
+
+
+async def lease_plain_cache_aside(product_id: int, cache: Any, versions: Any, load: Any) -> Any:
+    key = product_key(product_id)
+    if key in cache:
+        return cache[key], "hit"
+    cache[key] = product = await load(product_id)  # stores whatever it loaded, however late
+    return product, "miss"
+
+
+async def lease_version_read_after_load(
+    product_id: int, cache: Any, versions: Any, load: Any
+) -> Any:
+    key = product_key(product_id)
+    if key in cache:
+        return cache[key], "hit"
+    product = await load(product_id)
+    version = versions.get(key, 0)  # noted after the load: it cannot see the invalidation
+    if versions.get(key, 0) == version:
+        cache[key] = product
+    return product, "miss"
+
+
+async def lease_never_stores(product_id: int, cache: Any, versions: Any, load: Any) -> Any:
+    key = product_key(product_id)
+    if key in cache:
+        return cache[key], "hit"
+    return await load(product_id), "miss"  # never stale, never a hit
+
+
+async def lease_reload_when_moved(product_id: int, cache: Any, versions: Any, load: Any) -> Any:
+    key = product_key(product_id)
+    if key in cache:
+        return cache[key], "hit"
+    version = versions.get(key, 0)
+    product = await load(product_id)
+    if versions.get(key, 0) != version:
+        return product, "miss"
+    cache[key] = product
+    return product, "miss"
+
+
+def lease_global_versions() -> tuple[Any]:
+    mine: dict[str, int] = {}  # its own versions, not the writer's
+
+    async def guarded_get(product_id: int, cache: Any, versions: Any, load: Any) -> Any:
+        key = product_key(product_id)
+        if key in cache:
+            return cache[key], "hit"
+        version = mine.get(key, 0)
+        product = await load(product_id)
+        if mine.get(key, 0) == version:
+            cache[key] = product
+        return product, "miss"
+
+    return (guarded_get,)
+
+
 # ---- 03.two_layer -------------------------------------------------------------------------------
 
 
@@ -732,6 +814,17 @@ CASES = {
             "never_commits": (update_never_commits, delete_never_commits),
             "partial_write_through": (update_partial_write_through, delete_with_del),
             "global_cache": (update_global_cache, delete_global_cache),
+        },
+    ),
+    "03.lease": Case(
+        stub=(lease_stub,),
+        reference=(lease.guarded_get,),
+        alternatives=[(lease_token_object,), (lease_reload_when_moved,)],
+        wrong={
+            "plain_cache_aside": (lease_plain_cache_aside,),
+            "version_noted_after_load": (lease_version_read_after_load,),
+            "never_stores": (lease_never_stores,),
+            "own_versions": lease_global_versions,
         },
     ),
     "03.two_layer": Case(

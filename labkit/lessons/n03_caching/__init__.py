@@ -10,6 +10,8 @@ notebook's order:
                                                                    — ``aside``
 - ``03.invalidation``   write, commit, then invalidate (fresh connection, a reader between the
                         write and the invalidation, whole-row comparison) — ``invalidation``
+- ``03.lease``          store only if not invalidated during the load: the slow-reader race
+                        write-then-invalidate leaves open (stale entries, hits, loads) — ``lease``
 - ``03.two_layer``      L1 in front of a shared L2, failing open (loads per worker) — ``layers``
 - ``03.single_flight``  one load for concurrent callers of a key (loads, overlap)
                                                                    — ``single_flight``
@@ -17,8 +19,7 @@ notebook's order:
                                                                    — ``warming``
 
 Shared helpers: ``workload`` (product reads, traces, counting doubles), ``replay`` (replaying
-traces through a cache and counting), ``stores`` (the L2 over the lab API's shared store),
-``races`` (the invalidation race the notebook demonstrates, and its fix).
+traces through a cache and counting), ``stores`` (the L2 over the lab API's shared store).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from labkit.lessons.n03_caching import (
     bounded,
     invalidation,
     layers,
+    lease,
     single_flight,
     warming,
 )
@@ -47,6 +49,7 @@ EXERCISES = (
     "03.bounded_cache",
     "03.cache_aside",
     "03.invalidation",
+    "03.lease",
     "03.two_layer",
     "03.single_flight",
     "03.warming",
@@ -63,6 +66,7 @@ __all__ = [
     "fetch_product",
     "invalidation",
     "layers",
+    "lease",
     "product_key",
     "product_size",
     "products_by_popularity",
