@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import functools
 import json
 from collections import OrderedDict
 from collections.abc import MutableMapping
@@ -13,6 +15,7 @@ from typing import Any
 import orjson
 from cachetools import LRUCache, TLRUCache, TTLCache
 
+from labkit.grading import checking as _checking
 from labkit.lessons.n03_caching import (
     aside,
     bounded,
@@ -365,6 +368,14 @@ async def update_partial_write_through(
     await db.execute(_UPDATE, (price_cents, product_id))
     await db.commit()
     cache[product_key(product_id)] = {"id": product_id, "price_cents": price_cents}
+
+
+async def update_bypassing_hooks(db: Any, cache: Any, product_id: int, price_cents: int) -> None:
+    cache.pop(product_key(product_id), None)  # drops first, and hides the writes from the check
+    db.execute = functools.partial(type(db).execute, db)
+    db.commit = functools.partial(type(db).commit, db)
+    await db.execute(_UPDATE, (price_cents, product_id))
+    await db.commit()
 
 
 _GLOBAL_CACHE: dict[str, Any] = {}
@@ -740,6 +751,11 @@ async def warm_partial_columns(db: Any, cache: Any, n: int) -> int:
     return len(rows)
 
 
+async def warm_blinding_the_log(db: Any, cache: Any, n: int) -> int:
+    await db.set_trace_callback(None)  # the statement log stops counting: then one query per row
+    return await warm_n_plus_one(db, cache, n)
+
+
 async def warm_n_plus_one(db: Any, cache: Any, n: int) -> int:
     async with db.execute(
         "SELECT id FROM products ORDER BY view_count DESC, id LIMIT ?", (n,)
@@ -765,6 +781,14 @@ async def warm_hard_coded(db: Any, cache: Any, n: int) -> int:
         cache[product_key(row["id"])] = dict(row)
     return len(rows)
 
+
+# Answers that switch off what a check measures with: the check raises InstrumentBlinded, which
+# the grader reports as "not yet" once labkit.grading.checking handles it (until then "error").
+_BLINDING_REPORTED = hasattr(_checking, "InstrumentBlinded")
+_BLINDING = {
+    "03.invalidation": {"bypasses_the_watched_methods": (update_bypassing_hooks, delete_with_del)},
+    "03.warming": {"blinds_the_statement_log": (warm_blinding_the_log,)},
+}
 
 CASES = {
     "03.bounded_cache": Case(
@@ -869,3 +893,9 @@ CASES = {
         },
     ),
 }
+
+if _BLINDING_REPORTED:
+    for _exercise, _answers in _BLINDING.items():
+        CASES[_exercise] = dataclasses.replace(
+            CASES[_exercise], wrong={**CASES[_exercise].wrong, **_answers}
+        )

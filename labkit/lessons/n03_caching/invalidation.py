@@ -26,6 +26,7 @@ import aiosqlite
 from cachetools import LRUCache
 
 from labkit.db import connect
+from labkit.errors import InstrumentBlinded
 from labkit.grading import Grader, exercise, reference_answer
 from labkit.grading.references import grader_side
 from labkit.lessons.n03_caching.aside import cached_get as reference_cached_get
@@ -106,7 +107,17 @@ def _reader_before_writes(
     try:
         yield ran
     finally:
-        del db.execute, db.commit  # the instance attributes go; the class's methods are back
+        replaced = db.__dict__.get("execute") is not patched_execute or (
+            db.__dict__.get("commit") is not patched_commit
+        )
+        db.__dict__.pop("execute", None)  # the instance attributes go; the class's are back
+        db.__dict__.pop("commit", None)
+    if replaced:
+        raise InstrumentBlinded(
+            "db.execute or db.commit was replaced while your function ran: the check watches "
+            "them to let another request in between your write and your invalidation. Call "
+            "them; do not reassign them."
+        )
 
 
 async def _row(path: Path, product_id: int) -> dict[str, Any] | None:
@@ -168,7 +179,7 @@ async def grade_invalidation(g: Grader, update_product_price: Any, delete_produc
                     if status == "miss":
                         reloaded.append(status)
 
-                with _reader_before_writes(db, other_request):
+                with _reader_before_writes(db, other_request) as ran:
                     if action == "update":
                         before = await fetch_product(db, pid)
                         assert before is not None
@@ -177,6 +188,17 @@ async def grade_invalidation(g: Grader, update_product_price: Any, delete_produc
                     else:
                         await g.acall(delete_product, db, cache, pid)
                 row = await _row(path, pid)
+                changed = (
+                    row is None
+                    if action == "delete"
+                    else row is not None and (row["price_cents"] == new_price)
+                )
+                g.expect(
+                    ran[0] > 0 or not changed,
+                    f"your {'update_product_price' if action == 'update' else 'delete_product'} "
+                    "changed the database without calling db.commit() on the connection it was "
+                    "given: write through db and commit with await db.commit().",
+                )
                 served, _ = await reference_cached_get(pid, cache, load)
                 stale_before = len(problems["stale"])
                 _compare(
