@@ -11,8 +11,12 @@ import cachetools
 import pytest
 
 from labkit.async_cache import async_cached
+from labkit.data import fresh_copy
+from labkit.db import connect
 from labkit.lessons.n03_caching.aside import cached_get
 from labkit.lessons.n03_caching.bounded import make_product_cache
+from labkit.lessons.n03_caching.invalidation import _reader_before_writes
+from labkit.lessons.n03_caching.lease import guarded_get, invalidate, slow_reader_race
 from labkit.lessons.n03_caching.replay import (
     blob_workload,
     product_workload,
@@ -22,11 +26,13 @@ from labkit.lessons.n03_caching.replay import (
 )
 from labkit.lessons.n03_caching.single_flight import make_single_flight
 from labkit.lessons.n03_caching.stores import JsonL2, open_l2
+from labkit.lessons.n03_caching.warming import make_ties
 from labkit.lessons.n03_caching.workload import (
     CountingLoader,
     FakeClock,
     HitCounter,
     MemoryL2,
+    fetch_product,
     product_key,
     zipf_trace,
 )
@@ -202,7 +208,7 @@ def test_replay_products_counts_budget_staleness_and_foreign_hits() -> None:
     assert ok.max_bytes_held <= 12_000 and ok.over_stale == 0 and ok.wrong_values == 0
     assert 0 < ok.hits < ok.requests
     clock = FakeClock()
-    by_fields = cachetools.TTLCache(maxsize=12_000, ttl=15.5, timer=clock, getsizeof=len)
+    by_fields: Any = cachetools.TTLCache(maxsize=12_000, ttl=15.5, timer=clock, getsizeof=len)
     assert (
         replay_products(by_fields, clock, catalogue, events, max_stale=15.5).max_bytes_held > 12_000
     )
@@ -226,3 +232,66 @@ def test_replay_aside_sees_answers_that_ignore_the_cache() -> None:
 
     got = asyncio.run(replay_aside(own_memo, {}, truth, [1, 2, 1, 2]))
     assert (got.outside_hits, got.not_stored) == (2, 2)
+
+
+def test_slow_reader_race_leaves_a_stale_entry_unless_versions_guard_it() -> None:
+    async def scenario(guarded: bool) -> bool:
+        database = {7: {"id": 7, "price_cents": 100}}
+        cache: dict[str, Any] = {}
+        versions: dict[str, int] = {}
+
+        async def fetch() -> Any:
+            return dict(database[7])
+
+        async def write() -> None:
+            database[7] = {"id": 7, "price_cents": 200}
+            invalidate(cache, versions, 7)
+
+        async def read(slow: Any) -> Any:
+            if guarded:
+                return await guarded_get(7, cache, versions, slow)
+            return await cached_get(7, cache, slow)
+
+        outcome = await slow_reader_race(read, fetch, write, lambda: cache.get(product_key(7)))
+        assert outcome.reader_got[0] == {"id": 7, "price_cents": 100}  # true when it was read
+        return outcome.stale
+
+    assert asyncio.run(scenario(guarded=False)) is True
+    assert asyncio.run(scenario(guarded=True)) is False
+
+
+def test_reader_runs_before_each_write_and_commit(tmp_path: Path) -> None:
+    path = fresh_copy(size="tiny", seed=3, dest=tmp_path / "t.sqlite")
+
+    async def scenario() -> tuple[int, int, Any]:
+        async with connect(path) as db:
+            seen: list[int] = []
+
+            async def reader() -> None:
+                seen.append(1)
+
+            with _reader_before_writes(db, reader) as ran:
+                await (await db.execute("SELECT 1")).close()  # a read: no reader
+                async with db.execute("UPDATE products SET stock = 1 WHERE id = 1"):
+                    pass
+                await db.commit()
+            assert "execute" not in db.__dict__ and "commit" not in db.__dict__
+            return ran[0], len(seen), await fetch_product(db, 1)
+
+    ran, seen, row = asyncio.run(scenario())
+    assert (ran, seen) == (2, 2) and row is not None and row["stock"] == 1
+
+
+def test_tie_fixture_cuts_inside_a_tie_group(tmp_path: Path) -> None:
+    path = fresh_copy(size="tiny", seed=11, dest=tmp_path / "t.sqlite")
+    n = asyncio.run(make_ties(path, 11))
+
+    async def views() -> list[int]:
+        async with (
+            connect(path) as db,
+            db.execute("SELECT view_count FROM products ORDER BY view_count DESC, id") as cursor,
+        ):
+            return [int(row[0]) for row in await cursor.fetchall()]
+
+    ordered = asyncio.run(views())
+    assert 0 < n < len(ordered) and ordered[n - 1] == ordered[n]  # the tie straddles the cut

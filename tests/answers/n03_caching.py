@@ -785,7 +785,7 @@ async def warm_hard_coded(db: Any, cache: Any, n: int) -> int:
 # Answers that switch off what a check measures with: the check raises InstrumentBlinded, which
 # the grader reports as "not yet" once labkit.grading.checking handles it (until then "error").
 _BLINDING_REPORTED = hasattr(_checking, "InstrumentBlinded")
-_BLINDING = {
+_BLINDING: dict[str, dict[str, Any]] = {
     "03.invalidation": {"bypasses_the_watched_methods": (update_bypassing_hooks, delete_with_del)},
     "03.warming": {"blinds_the_statement_log": (warm_blinding_the_log,)},
 }
