@@ -152,6 +152,7 @@ def replay_products(
         key: [(clock(), dict(value))] for key, value in catalogue.items()
     }
     stored: dict[str, Product] = {}
+    sizes: dict[str, int] = {}  # bytes of what this replay stored, per key
     requests = hits = over = wrong = foreign = held_max = 0
     worst = 0.0
     price = 1
@@ -171,7 +172,8 @@ def replay_products(
             fresh = dict(versions[key][-1][1])
             cache[key] = fresh
             stored[key] = fresh
-            held = sum(product_size(v) for k, v in stored.items() if k in cache)
+            sizes[key] = product_size(fresh)
+            held = sum(size for k, size in sizes.items() if k in cache)
             held_max = max(held_max, held)
             continue
         hits += 1
