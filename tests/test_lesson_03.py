@@ -295,3 +295,27 @@ def test_tie_fixture_cuts_inside_a_tie_group(tmp_path: Path) -> None:
 
     ordered = asyncio.run(views())
     assert 0 < n < len(ordered) and ordered[n - 1] == ordered[n]  # the tie straddles the cut
+
+
+@pytest.mark.parametrize(
+    ("exercise_id", "wrong"),
+    [
+        ("03.cache_aside", "memo_by_id"),
+        ("03.cache_aside", "global_cache"),
+        ("03.bounded_cache", "one_global_cache"),
+        ("03.two_layer", "global_l1"),
+        ("03.warming", "memo_by_n"),
+    ],
+)
+def test_state_kept_across_calls_fails_the_first_and_the_second_check(
+    exercise_id: str, wrong: str
+) -> None:
+    """One answer object (its global state kept) checked twice in a row: neither check passes."""
+    from labkit.grading import run_check
+    from labkit.grading.registry import get_exercise
+    from tests.answers import materialise
+    from tests.answers.n03_caching import CASES
+
+    answers = materialise(CASES[exercise_id].wrong[wrong])  # made once: state survives
+    verdicts = [run_check(get_exercise(exercise_id), answers, seed=s).passed for s in (42, 43)]
+    assert verdicts == [False, False]
