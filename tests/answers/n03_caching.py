@@ -8,6 +8,7 @@ import contextlib
 import dataclasses
 import functools
 import json
+import sys
 from collections import OrderedDict
 from collections.abc import MutableMapping
 from typing import Any
@@ -116,6 +117,11 @@ def bounded_ttl_too_short(budget_bytes: int, max_stale_s: float, timer: Any) -> 
 
 def bounded_half_budget(budget_bytes: int, max_stale_s: float, timer: Any) -> Any:
     return TTLCache(maxsize=budget_bytes // 3, ttl=max_stale_s, timer=timer, getsizeof=product_size)
+
+
+def bounded_shallow_getsizeof(budget_bytes: int, max_stale_s: float, timer: Any) -> Any:
+    # sys.getsizeof sees the dict's own table, not the strings it holds
+    return TTLCache(maxsize=budget_bytes, ttl=max_stale_s, timer=timer, getsizeof=sys.getsizeof)
 
 
 def bounded_real_clock(budget_bytes: int, max_stale_s: float, timer: Any) -> Any:
@@ -376,6 +382,18 @@ async def update_bypassing_hooks(db: Any, cache: Any, product_id: int, price_cen
     db.commit = functools.partial(type(db).commit, db)
     await db.execute(_UPDATE, (price_cents, product_id))
     await db.commit()
+
+
+async def update_without_where(db: Any, cache: Any, product_id: int, price_cents: int) -> None:
+    await db.execute("UPDATE products SET price_cents = ?", (price_cents,))  # every product
+    await db.commit()
+    cache.pop(product_key(product_id), None)
+
+
+async def delete_by_name_of_id(db: Any, cache: Any, product_id: int) -> None:
+    await db.execute("DELETE FROM products WHERE id >= ?", (product_id,))  # too many rows
+    await db.commit()
+    cache.pop(product_key(product_id), None)
 
 
 _GLOBAL_CACHE: dict[str, Any] = {}
@@ -804,6 +822,7 @@ CASES = {
             "ttl_far_too_short": (bounded_ttl_too_short,),
             "third_of_the_budget": (bounded_half_budget,),
             "ignores_timer": (bounded_real_clock,),
+            "shallow_sys_getsizeof": (bounded_shallow_getsizeof,),
             "one_global_cache": bounded_one_global,
             "memoised_by_budget": bounded_memo_by_budget,
         },
@@ -838,6 +857,8 @@ CASES = {
             "never_commits": (update_never_commits, delete_never_commits),
             "partial_write_through": (update_partial_write_through, delete_with_del),
             "global_cache": (update_global_cache, delete_global_cache),
+            "update_without_where": (update_without_where, delete_with_del),
+            "delete_too_many_rows": (update_write_through, delete_by_name_of_id),
         },
     ),
     "03.lease": Case(

@@ -120,6 +120,12 @@ def _reader_before_writes(
         )
 
 
+async def _prices(path: Path) -> dict[int, int]:
+    """Every product's price as a fresh connection sees it."""
+    async with connect(path) as fresh, fresh.execute("SELECT id, price_cents FROM products") as c:
+        return {int(row[0]): int(row[1]) for row in await c.fetchall()}
+
+
 async def _row(path: Path, product_id: int) -> dict[str, Any] | None:
     """The product as a fresh connection sees it: only committed writes."""
     async with connect(path) as fresh:
@@ -142,12 +148,14 @@ async def grade_invalidation(g: Grader, update_product_price: Any, delete_produc
         "stale": [],
         "partial": [],
         "dropped": [],
+        "collateral": [],
     }
     kept_total = 0
     for round_no in range(2):
         path = g.dataset("tiny")
         async with connect(path) as db, connect(path) as reader_db:
             ranked = await products_by_popularity(db)
+            expected = await _prices(path)  # the table as it should be after the writes
             # A first read on the reader's connection ends the statement left open when it was
             # opened (labkit.db reads the schema version), which would hold a lock on the file.
             await products_by_popularity(reader_db)
@@ -182,11 +190,15 @@ async def grade_invalidation(g: Grader, update_product_price: Any, delete_produc
                 with _reader_before_writes(db, other_request) as ran:
                     if action == "update":
                         before = await fetch_product(db, pid)
-                        assert before is not None
+                        if before is None:  # an earlier write of the answer removed it
+                            problems["collateral"].append(f"product {pid}: deleted")
+                            continue
                         new_price = int(before["price_cents"]) + rng.randint(101, 999)
                         await g.acall(update_product_price, db, cache, pid, new_price)
+                        expected[pid] = new_price
                     else:
                         await g.acall(delete_product, db, cache, pid)
+                        expected.pop(pid, None)
                 row = await _row(path, pid)
                 changed = (
                     row is None
@@ -210,12 +222,25 @@ async def grade_invalidation(g: Grader, update_product_price: Any, delete_produc
                         "dropped and before the commit, and cached the old row again"
                     )
             problems["dropped"] += [f"product {p}" for p in kept if product_key(p) not in cache]
+            actual = await _prices(path)
+            problems["collateral"] += [
+                f"product {p}: price {actual.get(p, 'deleted')}, "
+                f"expected {expected.get(p, 'deleted')}"
+                for p in sorted(set(actual) | set(expected))
+                if actual.get(p) != expected.get(p)
+            ]
     first = {name: (found[0] if found else "") for name, found in problems.items()}
     g.expect(
         not problems["not_committed"],
         f"another connection does not see the write: {first['not_committed']}",
         hint="Run the UPDATE / DELETE on db and await db.commit(): until the commit, no other "
         "request can see the change.",
+    )
+    g.expect(
+        not problems["collateral"],
+        f"the writes changed {len(problems['collateral'])} products they were not asked to "
+        f"change (first: {first['collateral']})",
+        hint="Limit the statement to the one product: WHERE id = ?, with product_id bound.",
     )
     g.measure(
         "stale reads after a write",
