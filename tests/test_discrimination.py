@@ -1,9 +1,10 @@
 """Every check discriminates: it fails the stub and the wrong answers, passes the right ones.
 
-For each registered exercise the Case in ``tests/answers/<lesson>.py`` is run under the default
-seed and a second seed. An exercise without a Case, with fewer than two wrong answers or
-without a different correct answer fails this suite. A demo lesson defined here proves the
-harness itself (it also runs while no lesson module exists).
+For each registered exercise the Case in ``tests/answers/<lesson>.py`` is run under three seeds
+(the default one and two others; a learner's check draws a fresh one per attempt). An exercise
+without a Case, with fewer than two wrong answers or without a different correct answer fails
+this suite. A demo lesson defined here proves the harness itself (it also runs while no lesson
+module exists).
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from labkit.grading.checking import default_seed
 from labkit.grading.result import NOT_YET, PASSED, CheckResult
 from tests.answers import Answers, Case, materialise
 
+DEFAULT_SEED = default_seed()
 SECOND_SEED = 20_231
-SEEDS = (None, SECOND_SEED)  # None: the default seed, as a learner's check uses
+THIRD_SEED = 90_210
+SEEDS = (DEFAULT_SEED, SECOND_SEED, THIRD_SEED)
 CHECK_SECONDS: list[float] = []  # every check run here, for the timing summary
 
 
@@ -55,16 +58,22 @@ def trials(case: Case) -> list[Trial]:
 
 
 def run_trial(exercise: Exercise, trial: Trial) -> list[str]:
-    """Run one trial under both seeds; return the problems (empty when it discriminates)."""
+    """Run one trial under every seed; return the problems (empty when it discriminates).
+
+    The reference and the alternatives are labkit's own answers (marked ``@reference_answer``)
+    or the tests': they are graded with ``allow_reference`` — a learner handing them in is not.
+    """
     problems = []
     for seed in SEEDS:
-        result = run_check(exercise, materialise(trial.answers), seed=seed)
+        result = run_check(
+            exercise, materialise(trial.answers), seed=seed, allow_reference=trial.must_pass
+        )
         CHECK_SECONDS.append(result.seconds)
-        shown_seed = default_seed() if seed is None else seed
+        shown_seed = seed
         if trial.must_pass and result.verdict != PASSED:
             problems.append(f"{trial.name} must pass (seed {shown_seed}):\n{result}")
         if not trial.must_pass:
-            must_fail = seed is not None or trial.must_fail_on_default_seed
+            must_fail = seed != DEFAULT_SEED or trial.must_fail_on_default_seed
             if result.verdict not in (NOT_YET, PASSED):  # "error" is a bug in the check itself
                 problems.append(
                     f"{trial.name} gave {result.verdict!r} (seed {shown_seed}):\n{result}"
@@ -355,7 +364,7 @@ def test_harness_reports_a_check_that_does_not_discriminate() -> None:
 
 def test_hard_coded_answer_is_caught_by_the_second_seed() -> None:
     exercise = DEMO.get("90.top_k")
-    on_default = run_check(exercise, (_top_k_hard_coded,))
+    on_default = run_check(exercise, (_top_k_hard_coded,), seed=DEFAULT_SEED)
     on_second = run_check(exercise, (_top_k_hard_coded,), seed=SECOND_SEED)
     assert on_default.verdict == PASSED  # it fits the default seed: only the second seed shows it
     assert on_second.verdict == NOT_YET
@@ -366,7 +375,9 @@ def _verdicts(pairs: list[tuple[Exercise, Trial]]) -> list[tuple[str, str, str]]
     out = []
     for exercise, trial in pairs:
         for seed in SEEDS:
-            result: CheckResult = run_check(exercise, materialise(trial.answers), seed=seed)
+            result: CheckResult = run_check(
+                exercise, materialise(trial.answers), seed=seed, allow_reference=trial.must_pass
+            )
             out.append((exercise.id, trial.name, result.verdict))
     return out
 
