@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import importlib
+import inspect
 import random
 import statistics
 import subprocess
@@ -24,6 +25,7 @@ import pytest
 
 from labkit.grading import Exercise, Grader, Registry, load_lessons, run_check
 from labkit.grading.checking import default_seed
+from labkit.grading.references import same_code_as_reference
 from labkit.grading.result import NOT_YET, PASSED, CheckResult
 from tests.answers import Answers, Case, materialise
 
@@ -156,6 +158,37 @@ def test_every_case_names_a_registered_exercise() -> None:
 def test_course_check_discriminates(exercise: Exercise, trial: Trial) -> None:
     problems = run_trial(exercise, trial)
     assert not problems, "\n\n".join(problems)
+
+
+def _delegate(answer: Any) -> Any:
+    """A learner's function that only calls labkit's reference (hidden from code identity)."""
+    if not inspect.isfunction(answer):
+        return answer  # a class: a subclass or an instance is caught by identity
+    holder = {"reference": answer}
+
+    def delegate(*args: Any, **kwargs: Any) -> Any:
+        return holder["reference"](*args, **kwargs)
+
+    return delegate
+
+
+def marked_reference_cases() -> Iterator[Any]:
+    for exercise in COURSE:
+        case = find_case(exercise)
+        if case is None:
+            continue
+        if any(same_code_as_reference(a) for a in materialise(case.reference)):
+            yield pytest.param(exercise, case, id=exercise.id)
+
+
+@pytest.mark.parametrize(("exercise", "case"), list(marked_reference_cases()))
+def test_labkits_reference_is_not_accepted_as_the_learners(exercise: Exercise, case: Case) -> None:
+    """Handing in (or delegating to) labkit's own @reference_answer is "not yet" (0 points)."""
+    as_is = run_check(exercise, materialise(case.reference), seed=SECOND_SEED)
+    assert as_is.verdict == NOT_YET and as_is.used_reference, str(as_is)
+    delegated = tuple(_delegate(a) for a in materialise(case.reference))
+    hidden = run_check(exercise, delegated, seed=SECOND_SEED)
+    assert hidden.verdict == NOT_YET, str(hidden)
 
 
 # ---- a demo lesson: proves the harness while (and after) the course's lessons land -------------

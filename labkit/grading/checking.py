@@ -215,7 +215,8 @@ def check(
 ) -> CheckResult:
     """Check the learner's answers for one exercise: ``check("02.n_plus_one", users_with_posts)``.
 
-    ``seed`` and ``timeout`` override the defaults (the discrimination tests use a second seed).
+    Each attempt is graded on a seed drawn for it, shown on the card and kept in the progress
+    store; ``seed=N`` replays that attempt exactly. ``timeout`` overrides the exercise's limit.
     With ``LABKIT_STRICT=1`` a result that is not "passed" raises ``CheckFailed``.
     """
     try:
@@ -239,7 +240,8 @@ def check_all(
     *,
     seed: int | None = None,
 ) -> CheckSummary:
-    """Re-run every exercise of a notebook with the answers found in the caller's namespace."""
+    """Re-run every exercise of a notebook with the answers found in the caller's namespace
+    (each on a seed drawn for it, unless ``seed`` is given)."""
     if namespace is None:
         caller = sys._getframe(1)
         namespace = {**caller.f_globals, **caller.f_locals}
