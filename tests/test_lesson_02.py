@@ -352,3 +352,58 @@ def test_index_condition(sql: str, condition: str | None) -> None:
     from labkit.lessons.n02_queries.partial_index import index_condition
 
     assert index_condition(sql) == condition
+
+
+def _labkit_references() -> list[tuple[str, object]]:
+    from labkit.lessons.n02_queries import (
+        fields,
+        indexes,
+        latest_posts,
+        n_plus_one,
+        pagination,
+        partial_index,
+        pooling,
+        slow_log,
+        transactions,
+        writes,
+    )
+
+    return [
+        ("02.n_plus_one", n_plus_one.users_with_posts_join),
+        ("02.latest_posts", latest_posts.latest_posts_window),
+        ("02.select_fields", fields.list_users_reference),
+        ("02.index", indexes.add_comment_index_reference),
+        ("02.feed_index", indexes.add_feed_index_reference),
+        ("02.partial_index", partial_index.add_draft_index_reference),
+        ("02.keyset_page", pagination.list_posts_keyset),
+        ("02.batch_insert", writes.insert_comments_batched),
+        ("02.pool_release", pooling.profile_page_reference),
+        ("02.fail_fast", pooling.profile_or_busy_reference),
+        ("02.transaction", transactions.transaction_reference),
+        ("02.slow_query_log", slow_log.slow_queries_reference),
+    ]
+
+
+@pytest.mark.parametrize(("exercise_id", "reference"), _labkit_references())
+def test_labkits_references_are_not_the_learners(exercise_id: str, reference: object) -> None:
+    """Handed in as they are, or behind a function that delegates to them: "not yet"."""
+    holder = {"reference": reference}
+
+    def delegate(*args: object, **kwargs: object) -> object:
+        return holder["reference"](*args, **kwargs)  # type: ignore[operator]
+
+    assert _check(exercise_id, reference, seed=99) == "not yet"
+    assert _check(exercise_id, delegate, seed=99) == "not yet"
+
+
+def test_an_asynccontextmanager_answer_is_not_mistaken_for_the_reference() -> None:
+    """Marking the reference must not mark contextlib's helper shared by every such function."""
+    from contextlib import asynccontextmanager
+
+    from labkit.grading.references import same_code_as_reference
+
+    @asynccontextmanager
+    async def transaction(db):  # type: ignore[no-untyped-def]
+        yield db
+
+    assert same_code_as_reference(transaction) is None

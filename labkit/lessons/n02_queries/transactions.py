@@ -19,8 +19,9 @@ if TYPE_CHECKING:
     from labkit.grading import Grader
 
 
-@reference_answer
+# marked under @asynccontextmanager: marking its wrapper would mark contextlib's shared helper
 @asynccontextmanager
+@reference_answer
 async def transaction_reference(db: Any) -> AsyncIterator[Any]:
     """Commit if the block finishes, roll back and re-raise if it fails."""
     try:
