@@ -15,6 +15,7 @@ from labkit.errors import MeasurementError
 from labkit.lessons.n04_concurrency import batch_loader, concurrent_calls, offload
 from labkit.lessons.n04_concurrency import guard as guards
 from labkit.lessons.n04_concurrency.guard import ApiRequest, guard_script, make_guard
+from labkit.lessons.n04_concurrency.interleaved import effect
 from labkit.lessons.n04_concurrency.pools import RecordingPool, lesson_pool, worker_pools
 from labkit.lessons.n04_concurrency.services import CallLedger, FakeService
 from labkit.lessons.n04_concurrency.token_bucket import (
@@ -215,3 +216,30 @@ def test_search_in_worker_counts_per_process_or_in_the_shared_store(tmp_path: Pa
             for i in range(10)
         ]
         assert sum(verdicts) == expected
+
+
+def test_effect_words_come_from_the_interval_and_the_noise_floor() -> None:
+    steady = [1.0, 1.01, 0.99, 1.0, 1.02, 0.98, 1.0, 1.01]
+    # twice as fast, every run: beyond the floor
+    clear = effect("seq", "procs", steady, [x / 2 for x in steady], higher_is_better=False)
+    assert clear.verdict == "better" and "faster" in clear.sentence()
+    assert 1.9 < clear.ratio < 2.1
+    # runs that straddle the baseline: the interval includes ×1
+    straddle = effect(
+        "seq", "threads", steady, [0.7, 1.3, 0.8, 1.25, 1.0, 1.4], higher_is_better=False
+    )
+    assert straddle.verdict == "no clear effect"
+    assert "no clear effect" in straddle.sentence() and "faster" not in straddle.sentence()
+    # a small gain inside a noisy baseline's own spread: no clear effect either
+    noisy = [1.0, 1.5, 0.7, 1.4, 0.8, 1.45, 0.75, 1.3]
+    inside = effect(
+        "1 worker", "2", noisy, [x * 1.1 for x in [1.0, 1.02, 1.01, 0.99]], higher_is_better=True
+    )
+    assert inside.verdict == "no clear effect"
+    # throughput: higher is better
+    more = effect("1 worker", "2", steady, [x * 1.8 for x in steady], higher_is_better=True)
+    assert more.verdict == "better" and more.ratio > 1.7
+    less = effect("1 worker", "2", steady, [x * 0.5 for x in steady], higher_is_better=True)
+    assert less.verdict == "worse" and "slower" in less.sentence()
+    with pytest.raises(ValueError):
+        effect("a", "b", [1.0, 2.0], [1.0], higher_is_better=True)
