@@ -770,3 +770,163 @@ CASES = {
         },
     ),
 }
+
+
+# -- 04.shared_limit -------------------------------------------------------------------------
+
+
+def shared_stub(store: Any, client: str, now: float, limit: int, window_s: float) -> bool:
+    raise NotImplementedError()
+
+
+def shared_solution(store: Any, client: str, now: float, limit: int, window_s: float) -> bool:
+    key = f"rl:{client}:{int(now // window_s)}"
+    count = store.incr(key, 1, default=0)
+    if count == 1:
+        store.touch(key, expire=2 * window_s)
+    return bool(count <= limit)
+
+
+def shared_add_then_incr(store: Any, client: str, now: float, limit: int, window_s: float) -> bool:
+    """Creates the window's counter with an expiry (add is atomic), then increments it."""
+    key = ("limit", client, int(now // window_s))
+    store.add(key, 0, expire=window_s)
+    return bool(store.incr(key) <= limit)
+
+
+def shared_get_then_set(store: Any, client: str, now: float, limit: int, window_s: float) -> bool:
+    """Read, then write back: another worker reads the same count in between."""
+    key = f"rl:{client}:{int(now // window_s)}"
+    count = store.get(key, 0) + 1
+    store.set(key, count, expire=window_s)
+    return bool(count <= limit)
+
+
+def shared_contains_then_set(
+    store: Any, client: str, now: float, limit: int, window_s: float
+) -> bool:
+    key = f"rl:{client}:{int(now // window_s)}"
+    count = (store[key] if key in store else 0) + 1  # noqa: SIM401 - the race on purpose
+    store[key] = count
+    return bool(count <= limit)
+
+
+_per_process: dict[str, int] = {}
+
+
+def shared_module_dict(store: Any, client: str, now: float, limit: int, window_s: float) -> bool:
+    """Counts in a module-level dict: one count per worker process in a real server."""
+    key = f"{client}:{int(now // window_s)}"
+    _per_process[key] = _per_process.get(key, 0) + 1
+    return _per_process[key] <= limit
+
+
+def shared_no_window(store: Any, client: str, now: float, limit: int, window_s: float) -> bool:
+    return bool(store.incr(f"rl:{client}", 1, default=0) <= limit)
+
+
+def shared_off_by_one(store: Any, client: str, now: float, limit: int, window_s: float) -> bool:
+    return bool(store.incr(f"rl:{client}:{int(now // window_s)}", 1, default=0) < limit)
+
+
+def shared_never_refuses(store: Any, client: str, now: float, limit: int, window_s: float) -> bool:
+    store.incr(f"rl:{client}:{int(now // window_s)}", 1, default=0)
+    return True
+
+
+CASES["04.shared_limit"] = Case(
+    stub=(shared_stub,),
+    reference=(shared_solution,),
+    alternatives=[(shared_add_then_incr,)],
+    wrong={
+        "get then set (a race)": (shared_get_then_set,),
+        "in / [] then set (a race)": (shared_contains_then_set,),
+        "counts in a module dict": (shared_module_dict,),
+        "no window in the key": (shared_no_window,),
+        "count < limit": (shared_off_by_one,),
+        "never refuses": (shared_never_refuses,),
+    },
+)
+
+
+# -- 04.ratelimit_headers --------------------------------------------------------------------
+
+
+def headers_stub(capacity: int, tokens: float, refill_per_s: float, retry_after_s: float) -> Any:
+    raise NotImplementedError()
+
+
+def headers_solution(
+    capacity: int, tokens: float, refill_per_s: float, retry_after_s: float
+) -> dict[str, str]:
+    headers = {
+        "RateLimit-Limit": str(capacity),
+        "RateLimit-Remaining": str(max(0, math.floor(tokens))),
+        "RateLimit-Reset": str(math.ceil((capacity - tokens) / refill_per_s)),
+    }
+    if retry_after_s > 0:
+        headers["Retry-After"] = str(math.ceil(retry_after_s))
+    return headers
+
+
+def headers_integer_arithmetic(
+    capacity: int, tokens: float, refill_per_s: float, retry_after_s: float
+) -> dict[str, str]:
+    """int() for the whole tokens (never negative here) and -(-x // 1) for rounding up."""
+    missing = capacity - tokens
+    headers = {
+        "RateLimit-Limit": f"{capacity}",
+        "RateLimit-Remaining": f"{int(tokens)}",
+        "RateLimit-Reset": f"{int(-(-missing / refill_per_s // 1))}",
+    }
+    if retry_after_s:
+        headers["Retry-After"] = f"{int(-(-retry_after_s // 1))}"
+    return headers
+
+
+def _headers_with(**changes: Callable[[int, float, float, float], str | None]) -> Any:
+    def answer(capacity: int, tokens: float, refill_per_s: float, retry_after_s: float) -> Any:
+        headers = headers_solution(capacity, tokens, refill_per_s, retry_after_s)
+        for name, make in changes.items():
+            value = make(capacity, tokens, refill_per_s, retry_after_s)
+            header = name.replace("_", "-")
+            if value is None:
+                headers.pop(header, None)
+            else:
+                headers[header] = value
+        return headers
+
+    return answer
+
+
+headers_remaining_rounded = _headers_with(RateLimit_Remaining=lambda c, t, r, w: str(round(t)))
+headers_reset_truncated = _headers_with(RateLimit_Reset=lambda c, t, r, w: str(int((c - t) / r)))
+headers_reset_timestamp = _headers_with(
+    RateLimit_Reset=lambda c, t, r, w: str(int(time.time() + (c - t) / r))
+)
+headers_retry_always = _headers_with(Retry_After=lambda c, t, r, w: str(math.ceil(w)))
+headers_retry_rounded = _headers_with(
+    Retry_After=lambda c, t, r, w: str(round(w)) if w > 0 else None
+)
+
+
+def headers_vendor_names(
+    capacity: int, tokens: float, refill_per_s: float, retry_after_s: float
+) -> dict[str, str]:
+    standard = headers_solution(capacity, tokens, refill_per_s, retry_after_s)
+    return {k.replace("RateLimit-", "X-RateLimit-"): v for k, v in standard.items()}
+
+
+CASES["04.ratelimit_headers"] = Case(
+    stub=(headers_stub,),
+    reference=(headers_solution,),
+    alternatives=[(headers_integer_arithmetic,)],
+    wrong={
+        "Remaining rounded": (headers_remaining_rounded,),
+        "Reset truncated": (headers_reset_truncated,),
+        "Reset as a timestamp": (headers_reset_timestamp,),
+        "Retry-After on every response": (headers_retry_always,),
+        "Retry-After rounded": (headers_retry_rounded,),
+        "X-RateLimit-* names": (headers_vendor_names,),
+    },
+)

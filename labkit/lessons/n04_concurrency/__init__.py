@@ -2,7 +2,8 @@
 CPU work off the event loop, rate limiting.
 
 Exercise modules: ``concurrent_calls`` (04.gather, 04.bounded, 04.timeout), ``batch_loader``
-(04.loader), ``offload`` (04.offload), ``token_bucket`` (04.token_bucket), ``guard`` (04.guard).
+(04.loader), ``offload`` (04.offload), ``token_bucket`` (04.token_bucket), ``guard`` (04.guard),
+``ratelimit_headers`` (04.ratelimit_headers), ``shared_limit`` (04.shared_limit).
 Helpers: ``services`` (the instrumented fake backend), ``pools`` (worker processes),
 ``worker_limits`` (rate limits counted per worker or shared), ``figures``.
 """
@@ -14,6 +15,8 @@ from labkit.lessons.n04_concurrency import (
     concurrent_calls,
     guard,
     offload,
+    ratelimit_headers,
+    shared_limit,
     token_bucket,
 )
 from labkit.lessons.n04_concurrency.guard import ENDPOINT_COST, TIER_PER_MINUTE, ApiRequest
@@ -28,6 +31,8 @@ EXERCISES = (
     "04.offload",
     "04.token_bucket",
     "04.guard",
+    "04.ratelimit_headers",
+    "04.shared_limit",
 )
 
 __all__ = [
@@ -41,5 +46,7 @@ __all__ = [
     "concurrent_calls",
     "guard",
     "offload",
+    "ratelimit_headers",
+    "shared_limit",
     "token_bucket",
 ]
