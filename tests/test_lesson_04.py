@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import math
 import os
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -14,10 +16,13 @@ from labkit.cpu_work import count_primes, count_primes_where
 from labkit.errors import MeasurementError
 from labkit.lessons.n04_concurrency import batch_loader, concurrent_calls, offload
 from labkit.lessons.n04_concurrency import guard as guards
+from labkit.lessons.n04_concurrency.graceful_shutdown import Listener, Requests
+from labkit.lessons.n04_concurrency.graceful_shutdown import shutdown as shutdown_reference
 from labkit.lessons.n04_concurrency.guard import ApiRequest, guard_script, make_guard
 from labkit.lessons.n04_concurrency.interleaved import effect
 from labkit.lessons.n04_concurrency.pools import RecordingPool, lesson_pool, worker_pools
 from labkit.lessons.n04_concurrency.services import CallLedger, FakeService
+from labkit.lessons.n04_concurrency.shared_limit import SharedState, WorkerStore, allow_request
 from labkit.lessons.n04_concurrency.token_bucket import (
     FakeClock,
     TokenBucket,
@@ -243,3 +248,35 @@ def test_effect_words_come_from_the_interval_and_the_noise_floor() -> None:
     assert less.verdict == "worse" and "slower" in less.sentence()
     with pytest.raises(ValueError):
         effect("a", "b", [1.0, 2.0], [1.0], higher_is_better=True)
+
+
+def test_worker_store_makes_read_then_write_race_every_time() -> None:
+    state = SharedState()
+    stores = (WorkerStore(state), WorkerStore(state))
+
+    def read_then_write(store: WorkerStore) -> int:
+        count = int(store.get("k", 0)) + 1
+        store.set("k", count)
+        return count
+
+    with ThreadPoolExecutor(2) as pair:
+        for _ in range(3):
+            state.barrier = threading.Barrier(2, timeout=1)
+            assert list(pair.map(read_then_write, stores)) == [state.values["k"]] * 2
+        state.barrier = threading.Barrier(2, timeout=0.05)
+        counts = list(pair.map(lambda s: s.incr("n", 1, default=0), stores))
+    assert sorted(counts) == [1, 2] and state.values["k"] == 3  # 6 requests, counted 3
+    assert allow_request(stores[0], "c", 5.0, 1, 10.0) and not allow_request(
+        stores[1], "c", 6.0, 1, 10.0
+    )
+
+
+def test_graceful_shutdown_reference_drains_then_cancels() -> None:
+    async def run() -> tuple[set[int], set[int], bool]:
+        requests, listener = Requests(), Listener()
+        tasks = {requests.start(0, 0.01), requests.start(1, 5.0)}
+        await shutdown_reference(listener, tasks, 0.1)
+        return requests.completed, requests.cancelled, listener.offer(shutting_down=True)
+
+    completed, cancelled, accepted = asyncio.run(run())
+    assert completed == {0} and cancelled == {1} and not accepted

@@ -930,3 +930,74 @@ CASES["04.ratelimit_headers"] = Case(
         "X-RateLimit-* names": (headers_vendor_names,),
     },
 )
+
+
+# -- 04.graceful_shutdown --------------------------------------------------------------------
+
+
+async def shutdown_stub(listener: Any, in_flight: Any, grace_s: float) -> None:
+    raise NotImplementedError()
+
+
+async def shutdown_solution(listener: Any, in_flight: Any, grace_s: float) -> None:
+    listener.close()
+    if not in_flight:
+        return
+    _, stuck = await asyncio.wait(in_flight, timeout=grace_s)
+    for task in stuck:
+        task.cancel()
+    await asyncio.gather(*stuck, return_exceptions=True)
+
+
+async def shutdown_shielded_gather(listener: Any, in_flight: Any, grace_s: float) -> None:
+    """Waits on a shielded gather with a timeout, then cancels what is left."""
+    listener.close()
+    try:
+        await asyncio.wait_for(
+            asyncio.shield(asyncio.gather(*in_flight, return_exceptions=True)), grace_s
+        )
+    except TimeoutError:
+        left = [task for task in in_flight if not task.done()]
+        for task in left:
+            task.cancel()
+        await asyncio.gather(*left, return_exceptions=True)
+
+
+async def shutdown_cancel_all_at_once(listener: Any, in_flight: Any, grace_s: float) -> None:
+    listener.close()
+    for task in in_flight:
+        task.cancel()
+    await asyncio.gather(*in_flight, return_exceptions=True)
+
+
+async def shutdown_waits_for_everything(listener: Any, in_flight: Any, grace_s: float) -> None:
+    listener.close()
+    await asyncio.gather(*in_flight, return_exceptions=True)
+
+
+async def shutdown_keeps_accepting(listener: Any, in_flight: Any, grace_s: float) -> None:
+    _, stuck = await asyncio.wait(in_flight, timeout=grace_s)
+    for task in stuck:
+        task.cancel()
+    await asyncio.gather(*stuck, return_exceptions=True)
+    listener.close()  # too late: new requests were accepted while draining
+
+
+async def shutdown_cancel_without_waiting(listener: Any, in_flight: Any, grace_s: float) -> None:
+    listener.close()
+    _, stuck = await asyncio.wait(in_flight, timeout=grace_s)
+    for task in stuck:
+        task.cancel()  # returns before the cancellations have run
+
+
+CASES["04.graceful_shutdown"] = Case(
+    stub=(shutdown_stub,),
+    reference=(shutdown_solution,),
+    alternatives=[(shutdown_shielded_gather,)],
+    wrong={
+        "cancels everything at once": (shutdown_cancel_all_at_once,),
+        "no grace period: waits for everything": (shutdown_waits_for_everything,),
+        "closes the listener last": (shutdown_keeps_accepting,),
+        "cancels without awaiting": (shutdown_cancel_without_waiting,),
+    },
+)

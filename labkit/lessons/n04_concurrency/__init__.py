@@ -2,7 +2,8 @@
 CPU work off the event loop, rate limiting.
 
 Exercise modules: ``concurrent_calls`` (04.gather, 04.bounded, 04.timeout), ``batch_loader``
-(04.loader), ``offload`` (04.offload), ``token_bucket`` (04.token_bucket), ``guard`` (04.guard),
+(04.loader), ``offload`` (04.offload), ``graceful_shutdown`` (04.graceful_shutdown),
+``token_bucket`` (04.token_bucket), ``guard`` (04.guard),
 ``ratelimit_headers`` (04.ratelimit_headers), ``shared_limit`` (04.shared_limit).
 Helpers: ``services`` (the instrumented fake backend), ``pools`` (worker processes),
 ``worker_limits`` (rate limits counted per worker or shared), ``figures``.
@@ -13,6 +14,7 @@ from __future__ import annotations
 from labkit.lessons.n04_concurrency import (
     batch_loader,
     concurrent_calls,
+    graceful_shutdown,
     guard,
     offload,
     ratelimit_headers,
@@ -29,6 +31,7 @@ EXERCISES = (
     "04.timeout",
     "04.loader",
     "04.offload",
+    "04.graceful_shutdown",
     "04.token_bucket",
     "04.guard",
     "04.ratelimit_headers",
@@ -44,6 +47,7 @@ __all__ = [
     "FakeService",
     "batch_loader",
     "concurrent_calls",
+    "graceful_shutdown",
     "guard",
     "offload",
     "ratelimit_headers",
