@@ -1001,3 +1001,60 @@ CASES["04.graceful_shutdown"] = Case(
         "cancels without awaiting": (shutdown_cancel_without_waiting,),
     },
 )
+
+
+# -- 04.supervise ----------------------------------------------------------------------------
+
+
+def supervise_stub(workers: list[Any], start: Any, want: int) -> list[Any]:
+    raise NotImplementedError()
+
+
+def supervise_solution(workers: list[Any], start: Any, want: int) -> list[Any]:
+    alive = [worker for worker in workers if worker.alive()]
+    while len(alive) < want:
+        alive.append(start())
+    return alive
+
+
+def supervise_in_place(workers: list[Any], start: Any, want: int) -> list[Any]:
+    """Replaces each dead worker in its slot, then tops up."""
+    kept = [worker if worker.alive() else start() for worker in workers]
+    return kept + [start() for _ in range(want - len(kept))]
+
+
+def supervise_restart_everyone(workers: list[Any], start: Any, want: int) -> list[Any]:
+    for worker in workers:
+        worker.stop()
+    return [start() for _ in range(want)]
+
+
+def supervise_append_only(workers: list[Any], start: Any, want: int) -> list[Any]:
+    """Starts replacements but keeps the dead ones in the list."""
+    dead = sum(1 for worker in workers if not worker.alive())
+    return workers + [start() for _ in range(dead)]
+
+
+def supervise_one_at_a_time(workers: list[Any], start: Any, want: int) -> list[Any]:
+    """Replaces only the first dead worker per pass."""
+    for i, worker in enumerate(workers):
+        if not worker.alive():
+            return [*workers[:i], start(), *workers[i + 1 :]]
+    return workers
+
+
+def supervise_ignores_want(workers: list[Any], start: Any, want: int) -> list[Any]:
+    return [worker if worker.alive() else start() for worker in workers]
+
+
+CASES["04.supervise"] = Case(
+    stub=(supervise_stub,),
+    reference=(supervise_solution,),
+    alternatives=[(supervise_in_place,)],
+    wrong={
+        "restarts every worker": (supervise_restart_everyone,),
+        "keeps the dead ones": (supervise_append_only,),
+        "one replacement per pass": (supervise_one_at_a_time,),
+        "ignores `want`": (supervise_ignores_want,),
+    },
+)

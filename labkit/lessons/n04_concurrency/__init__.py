@@ -1,10 +1,10 @@
 """Notebook 04 — Concurrency: gather, bounded concurrency, timeouts, batching loads,
 CPU work off the event loop, rate limiting.
 
-Exercise modules: ``concurrent_calls`` (04.gather, 04.bounded, 04.timeout), ``batch_loader``
-(04.loader), ``offload`` (04.offload), ``graceful_shutdown`` (04.graceful_shutdown),
-``token_bucket`` (04.token_bucket), ``guard`` (04.guard),
-``ratelimit_headers`` (04.ratelimit_headers), ``shared_limit`` (04.shared_limit).
+Exercise modules, in notebook order: ``concurrent_calls`` (04.gather, 04.bounded, 04.timeout),
+``batch_loader`` (04.loader), ``offload`` (04.offload), ``supervisor`` (04.supervise),
+``graceful_shutdown`` (04.graceful_shutdown), ``token_bucket`` (04.token_bucket), ``guard``
+(04.guard), ``ratelimit_headers`` (04.ratelimit_headers), ``shared_limit`` (04.shared_limit).
 Helpers: ``services`` (the instrumented fake backend), ``pools`` (worker processes),
 ``worker_limits`` (rate limits counted per worker or shared), ``figures``.
 """
@@ -19,6 +19,7 @@ from labkit.lessons.n04_concurrency import (
     offload,
     ratelimit_headers,
     shared_limit,
+    supervisor,
     token_bucket,
 )
 from labkit.lessons.n04_concurrency.guard import ENDPOINT_COST, TIER_PER_MINUTE, ApiRequest
@@ -31,6 +32,7 @@ EXERCISES = (
     "04.timeout",
     "04.loader",
     "04.offload",
+    "04.supervise",
     "04.graceful_shutdown",
     "04.token_bucket",
     "04.guard",
@@ -52,5 +54,6 @@ __all__ = [
     "offload",
     "ratelimit_headers",
     "shared_limit",
+    "supervisor",
     "token_bucket",
 ]
