@@ -48,6 +48,21 @@ async def gather_replaces_stats(service: Any, user_id: int) -> Any:
     return result
 
 
+_background: set[asyncio.Task[Any]] = set()
+
+
+async def gather_returns_before_calls_finish(service: Any, user_id: int) -> Any:
+    """Starts the three calls for show, returns the values without waiting for them."""
+    for call in (service.get_profile, service.get_orders, service.get_recommendations):
+        task = asyncio.ensure_future(call(user_id))
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+    await asyncio.sleep(0)
+    return {
+        name: service.expected(name, user_id) for name in ("profile", "orders", "recommendations")
+    }
+
+
 async def gather_without_calling(service: Any, user_id: int) -> Any:
     """Reads the values the service would return, never calls it."""
     return {
@@ -684,6 +699,7 @@ CASES = {
             "sequential, peak counter overwritten": (gather_sequential_patches_peak,),
             "sequential, stats replaced": (gather_replaces_stats,),
             "values without calling the service": (gather_without_calling,),
+            "calls left running, values read directly": (gather_returns_before_calls_finish,),
         },
     ),
     "04.bounded": Case(

@@ -89,6 +89,12 @@ async def grade_gather(g: Grader, fetch_dashboard: Any) -> None:
         }
         g.expect_equal(got, expected, what=f"dashboard of user {user_id}")
         g.expect(
+            ledger.running == 0,
+            f"{ledger.running} service call(s) were still running when fetch_dashboard returned",
+            hint="Await the calls you start (gather or a TaskGroup waits for all of them); a "
+            "value returned before its call finished did not come from the service.",
+        )
+        g.expect(
             ledger.calls == 3,
             f"the service was called {ledger.calls} times for one dashboard; "
             "expected 3 (one call per part)",
@@ -156,6 +162,12 @@ async def grade_bounded(g: Grader, fetch_profiles: Any) -> None:
             ledger.calls == len(user_ids),
             f"{ledger.calls} service calls for {len(user_ids)} ids (limit={limit}); "
             "expected one per id",
+        )
+        g.expect(
+            ledger.running == 0,
+            f"{ledger.running} service call(s) were still running when fetch_profiles returned "
+            f"(limit={limit})",
+            hint="Wait for every call you start before returning.",
         )
         if count == 0:
             continue
