@@ -90,12 +90,13 @@ async def measure_steps(
 
         def on_run(repetition: int, name: str, result: LoadResult) -> None:
             if bar is not None:
-                bar.set_description(f"{name} · repetition {repetition + 1}/{repeats}")
                 bar.update(1)
             if say is not None:
                 say(f"  {repetition + 1}/{repeats} {result.headline()}")
 
         async def measure(name: str, repetition: int) -> LoadResult:
+            if bar is not None:  # what runs now: the step and its repetition
+                bar.set_description(f"{name} · repetition {repetition + 1}/{repeats}")
             return await one_run(name, duration, warmup)
 
         return await compare_steps(

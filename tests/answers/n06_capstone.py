@@ -31,7 +31,7 @@ def summary_numpy(samples: Samples, duration_s: float) -> dict[str, float]:
     """numpy's inverted-CDF percentile is the nearest rank."""
     latencies = np.array([ms for ms, _ in samples])
     p50, p95, p99 = np.percentile(latencies, [50, 95, 99], method="inverted_cdf")
-    ok = sum(1 for _, outcome in samples if outcome in {str(s) for s in range(200, 300)})
+    ok = sum(1 for _, outcome in samples if outcome in {str(s) for s in range(100, 400)})
     return {
         "requests": len(samples),
         "rps": len(samples) / duration_s,
@@ -55,8 +55,11 @@ def summary_counting(samples: Samples, duration_s: float) -> dict[str, float]:
 
     errors = 0
     for _, outcome in samples:
-        if not outcome.isdigit() or not 200 <= int(outcome) <= 299:
-            errors += 1
+        try:
+            failed = int(outcome) >= 400
+        except ValueError:  # "Timeout": no answer at all
+            failed = True
+        errors += failed
     return {
         "requests": n,
         "rps": n / duration_s,
@@ -110,6 +113,59 @@ def summary_hard_coded(samples: Samples, duration_s: float) -> dict[str, float]:
         if len(case_samples) == len(samples):
             return reference.summarise(case_samples, case_duration)
     return reference.summarise(cases[0][0], cases[0][1])
+
+
+def summary_not_200(samples: Samples, duration_s: float) -> dict[str, float]:
+    """Every outcome but "200" counted as an error (201, 204, 3xx too)."""
+    result = reference.summarise(samples, duration_s)
+    result["error_rate"] = sum(o != "200" for _, o in samples) / len(samples)
+    return result
+
+
+def summary_non_2xx(samples: Samples, duration_s: float) -> dict[str, float]:
+    """3xx counted as errors (the generator counts them as answers)."""
+    result = reference.summarise(samples, duration_s)
+    result["error_rate"] = sum(not o.startswith("2") for _, o in samples) / len(samples)
+    return result
+
+
+def summary_int_status(samples: Samples, duration_s: float) -> dict[str, float]:
+    """Compares the text outcome with an int: every sample is an 'error'."""
+    result = reference.summarise(samples, duration_s)
+    result["error_rate"] = sum(o != 200 for _, o in samples) / len(samples)  # type: ignore[comparison-overlap]
+    return result
+
+
+def summary_round_rank(samples: Samples, duration_s: float) -> dict[str, float]:
+    """round() instead of ceil for the rank."""
+    latencies = sorted(ms for ms, _ in samples)
+    result = reference.summarise(samples, duration_s)
+    for p in (50, 95, 99):
+        rank = max(1, round(p / 100 * len(latencies)))
+        result[f"p{p}_ms"] = latencies[rank - 1]
+    return result
+
+
+def summary_half_up_rank(samples: Samples, duration_s: float) -> dict[str, float]:
+    """int(x + 0.5) instead of ceil for the rank."""
+    latencies = sorted(ms for ms, _ in samples)
+    result = reference.summarise(samples, duration_s)
+    for p in (50, 95, 99):
+        rank = max(1, int(p / 100 * len(latencies) + 0.5))
+        result[f"p{p}_ms"] = latencies[rank - 1]
+    return result
+
+
+def summary_memo_by_length() -> tuple[Any, ...]:
+    """Remembers each result by the number of samples."""
+    memo: dict[int, dict[str, float]] = {}
+
+    def summarise(samples: Samples, duration_s: float) -> dict[str, float]:
+        if len(samples) not in memo:
+            memo[len(samples)] = reference.summarise(samples, duration_s)
+        return memo[len(samples)]
+
+    return (summarise,)
 
 
 # ---- 06.impact_table ----------------------------------------------------------------------------
@@ -191,6 +247,29 @@ def largest_hard_coded(table: pd.DataFrame) -> str:
     return "+eager_loading"  # the default seed's answer
 
 
+def largest_absolute_gain(table: pd.DataFrame) -> str:
+    """The most req/s gained, instead of the largest ratio."""
+    gains = (table["rps_after"] - table["rps_before"]).to_numpy()
+    return str(table["optimisation"].iloc[int(gains.argmax())])
+
+
+def largest_by_p95_drop(table: pd.DataFrame) -> str:
+    """The step that cut p95 the most, instead of the one that raised throughput most."""
+    return str(table["optimisation"].iloc[int(table["p95_change"].to_numpy().argmin())])
+
+
+def impact_memo_by_length() -> tuple[Any, ...]:
+    """Remembers the table by the number of steps."""
+    memo: dict[int, pd.DataFrame] = {}
+
+    def impact_table(baseline: LoadResult, steps: Steps) -> pd.DataFrame:
+        if len(steps) not in memo:
+            memo[len(steps)] = reference.impact_table(baseline, steps)
+        return memo[len(steps)]
+
+    return (impact_table, reference.largest_impact)
+
+
 # ---- 06.alerts ----------------------------------------------------------------------------------
 
 
@@ -252,6 +331,45 @@ def alerts_unsampled_crash(result: LoadResult, memory_limit_mb: float) -> dict[s
     states = reference.alert_states(result, memory_limit_mb)
     states["loop_lag"] = (result.server or {})["loop_lag_ms_max"] > 50  # None > 50 raises
     return states
+
+
+def alerts_memo_by_requests() -> tuple[Any, ...]:
+    """Remembers the states by the number of requests in the run."""
+    memo: dict[int, dict[str, bool]] = {}
+
+    def alert_states(result: LoadResult, memory_limit_mb: float) -> dict[str, bool]:
+        count = result.overall.count
+        if count not in memo:
+            memo[count] = reference.alert_states(result, memory_limit_mb)
+        return memo[count]
+
+    return (alert_states,)
+
+
+def alerts_errors_from_not_200(result: LoadResult, memory_limit_mb: float) -> dict[str, bool]:
+    """Error rate from the statuses, counting everything but "200" as an error."""
+    states = reference.alert_states(result, memory_limit_mb)
+    statuses = result.overall.statuses
+    total = sum(statuses.values())
+    states["errors"] = bool(total) and (total - statuses.get("200", 0)) / total > 0.01
+    return states
+
+
+def alerts_hard_coded() -> tuple[Any, ...]:
+    """The default seed's states, replayed in call order."""
+    import random as _random
+
+    from labkit.lessons.n06_capstone.fixtures import alert_scenarios
+
+    scenarios = alert_scenarios(42)
+    _random.Random(42).shuffle(scenarios)
+    states = [reference.alert_states(result, limit) for _, result, limit in scenarios]
+    calls = iter(states)
+
+    def alert_states(result: LoadResult, memory_limit_mb: float) -> dict[str, bool]:
+        return next(calls, states[0])
+
+    return (alert_states,)
 
 
 # ---- 06.report ----------------------------------------------------------------------------------
@@ -316,6 +434,26 @@ def report_summary_only(baseline: LoadResult, steps: Steps) -> str:
     return "\n".join(lines)
 
 
+def report_memo_by_steps() -> tuple[Any, ...]:
+    """Remembers the report by the number of steps."""
+    memo: dict[int, Any] = {}
+
+    def make_report(baseline: LoadResult, steps: Steps) -> Any:
+        if len(steps) not in memo:
+            memo[len(steps)] = reference.make_report(baseline, steps, plots=False)
+        return memo[len(steps)]
+
+    return (make_report,)
+
+
+def report_hard_coded(baseline: LoadResult, steps: Steps) -> str:
+    """The default seed's report, whatever the runs."""
+    from labkit.lessons.n06_capstone.fixtures import optimisation_runs
+
+    base, recorded = optimisation_runs(42)
+    return str(reference.make_report(base, recorded, plots=False).markdown)
+
+
 CASES = {
     "06.latency_summary": Case(
         stub=(summary_stub,),
@@ -328,6 +466,12 @@ CASES = {
             "error rate counts only exceptions": (summary_exceptions_only,),
             "error rate counts only 5xx and exceptions": (summary_5xx_only,),
             "hard-coded for the default seed": (summary_hard_coded,),
+            "error = status != '200'": (summary_not_200,),
+            "3xx counted as errors": (summary_non_2xx,),
+            "outcome compared with an int": (summary_int_status,),
+            "rank by round()": (summary_round_rank,),
+            "rank by int(x + 0.5)": (summary_half_up_rank,),
+            "memoised by input length": summary_memo_by_length,
         },
         fits_default_seed=("hard-coded for the default seed",),
     ),
@@ -342,6 +486,9 @@ CASES = {
             "largest rps_after wins": (reference.impact_table, largest_by_rps_after),
             "largest p95_change wins": (reference.impact_table, largest_by_p95_change),
             "hard-coded winner": (reference.impact_table, largest_hard_coded),
+            "largest absolute gain wins": (reference.impact_table, largest_absolute_gain),
+            "largest p95 drop wins": (reference.impact_table, largest_by_p95_drop),
+            "table memoised by number of steps": impact_memo_by_length,
         },
         fits_default_seed=("hard-coded winner",),
     ),
@@ -355,7 +502,11 @@ CASES = {
             "mean latency instead of p95": (alerts_mean_latency,),
             "hit rate from L1 only": (alerts_l1_only,),
             "crashes on an unsampled signal": (alerts_unsampled_crash,),
+            "memoised by request count": alerts_memo_by_requests,
+            "errors = every status but 200": (alerts_errors_from_not_200,),
+            "default seed's states replayed": alerts_hard_coded,
         },
+        fits_default_seed=("default seed's states replayed",),
     ),
     "06.report": Case(
         stub=(report_stub,),
@@ -367,6 +518,8 @@ CASES = {
             "steps left out": (report_without_steps,),
             "claimed figures instead of measured": (report_claimed_figures,),
             "results table only": (report_summary_only,),
+            "memoised by number of steps": report_memo_by_steps,
+            "the default seed's report": (report_hard_coded,),
         },
     ),
 }

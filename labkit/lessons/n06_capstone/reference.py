@@ -8,6 +8,7 @@ from typing import Any, Final
 
 import pandas as pd
 
+from labkit.grading import reference_answer
 from labkit.load.result import LoadResult
 from labkit.report import ALERTS, Report, build_report
 
@@ -29,19 +30,28 @@ IMPACT_COLUMNS: Final = (
 SIGNALS: Final = ("p95", "errors", "cache_hit_rate", "loop_lag", "memory")
 
 
+@reference_answer
 def nearest_rank(sorted_values: Sequence[float], percent: float) -> float:
     """The smallest value with at least ``percent`` % of the values at or below it."""
     rank = max(1, math.ceil(percent / 100 * len(sorted_values)))
     return sorted_values[rank - 1]
 
 
+@reference_answer
+def is_answer(outcome: str) -> bool:
+    """A status below 400 (2xx, 3xx); not a 4xx/5xx and not an exception's name."""
+    return outcome.isdigit() and int(outcome) < 400
+
+
+@reference_answer
 def summarise(samples: Sequence[tuple[float, str]], duration_s: float) -> dict[str, float]:
     """Requests, throughput, nearest-rank p50/p95/p99 and error rate of raw samples.
 
-    An error is any outcome that is not a 2xx status: 4xx, 5xx, or an exception's name.
+    An error is a 4xx or 5xx status or an exception's name (no answer at all); 2xx and 3xx
+    are answers, as the load generator counts them.
     """
     latencies = sorted(ms for ms, _ in samples)
-    errors = sum(1 for _, outcome in samples if not (outcome.isdigit() and outcome[0] == "2"))
+    errors = sum(1 for _, outcome in samples if not is_answer(outcome))
     return {
         "requests": len(samples),
         "rps": len(samples) / duration_s,
@@ -52,6 +62,7 @@ def summarise(samples: Sequence[tuple[float, str]], duration_s: float) -> dict[s
     }
 
 
+@reference_answer
 def impact_table(baseline: LoadResult, steps: Sequence[tuple[str, LoadResult]]) -> pd.DataFrame:
     """One row per cumulative step, compared with the step before it (overall figures)."""
     rows, previous = [], baseline
@@ -71,12 +82,14 @@ def impact_table(baseline: LoadResult, steps: Sequence[tuple[str, LoadResult]]) 
     return pd.DataFrame(rows, columns=list(IMPACT_COLUMNS))
 
 
+@reference_answer
 def largest_impact(table: pd.DataFrame) -> str:
     """The optimisation whose own step raised throughput the most."""
     best = int(table["throughput_gain"].to_numpy().argmax())
     return str(table["optimisation"].iloc[best])
 
 
+@reference_answer
 def cache_hit_rate(result: LoadResult) -> float | None:
     """Hits (L1 + L2) over lookups, from the server's counters; None when never asked."""
     counters = (result.server or {}).get("counters") or {}
@@ -85,6 +98,7 @@ def cache_hit_rate(result: LoadResult) -> float | None:
     return hits / lookups if lookups else None
 
 
+@reference_answer
 def alert_states(result: LoadResult, memory_limit_mb: float) -> dict[str, bool]:
     """True for each signal past its alert threshold (strictly past: at the bound is fine)."""
     server = result.server or {}
@@ -100,6 +114,7 @@ def alert_states(result: LoadResult, memory_limit_mb: float) -> dict[str, bool]:
     }
 
 
+@reference_answer
 def claims_note(baseline: LoadResult, after: LoadResult) -> str:
     """A sentence setting the claimed overall figures beside the measured ones."""
     return (
@@ -110,6 +125,7 @@ def claims_note(baseline: LoadResult, after: LoadResult) -> str:
     )
 
 
+@reference_answer
 def make_report(
     baseline: LoadResult, steps: Sequence[tuple[str, LoadResult]], **options: Any
 ) -> Report:
