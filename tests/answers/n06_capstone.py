@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from labkit.lessons.n06_capstone import reference
+from labkit.lessons.n06_capstone.diagnose import diagnose as diagnose_reference
 from labkit.load.result import LoadResult
 from labkit.report import build_report
 from tests.answers import Case
@@ -166,6 +167,51 @@ def summary_memo_by_length() -> tuple[Any, ...]:
         return memo[len(samples)]
 
     return (summarise,)
+
+
+# ---- 06.diagnose --------------------------------------------------------------------------------
+
+
+def diagnose_stub(frames: pd.DataFrame) -> str:
+    raise NotImplementedError()
+
+
+def diagnose_loop(frames: pd.DataFrame) -> str:
+    """A plain loop over the rows, keeping the hottest fixable one."""
+    from labkit.lessons.n06_capstone.diagnose import FIXES
+
+    best, best_time = "", -1.0
+    for row in frames.to_dict(orient="records"):
+        if row["function"] in FIXES and row["time_s"] > best_time:
+            best, best_time = row["function"], row["time_s"]
+    return FIXES[best]
+
+
+def diagnose_top_row(frames: pd.DataFrame) -> str:
+    """The hottest row of all (a wrapper), mapped if it can be."""
+    from labkit.lessons.n06_capstone.diagnose import FIXES
+
+    top = str(frames.sort_values("time_s", ascending=False)["function"].iloc[0])
+    return FIXES.get(top, top)
+
+
+def diagnose_first_fixable_row(frames: pd.DataFrame) -> str:
+    """The first fixable row in table order, unsorted."""
+    from labkit.lessons.n06_capstone.diagnose import FIXES
+
+    return FIXES[next(f for f in frames["function"] if f in FIXES)]
+
+
+def diagnose_coolest(frames: pd.DataFrame) -> str:
+    """Sorted the wrong way."""
+    from labkit.lessons.n06_capstone.diagnose import FIXES
+
+    fixable = frames[frames["function"].isin(list(FIXES))]
+    return FIXES[str(fixable.sort_values("time_s")["function"].iloc[0])]
+
+
+def diagnose_always_n_plus_one(frames: pd.DataFrame) -> str:
+    return "eager_loading"
 
 
 # ---- 06.impact_table ----------------------------------------------------------------------------
@@ -474,6 +520,17 @@ CASES = {
             "memoised by input length": summary_memo_by_length,
         },
         fits_default_seed=("hard-coded for the default seed",),
+    ),
+    "06.diagnose": Case(
+        stub=(diagnose_stub,),
+        reference=(diagnose_reference,),
+        alternatives=[(diagnose_loop,)],
+        wrong={
+            "hottest row of all (a wrapper)": (diagnose_top_row,),
+            "first fixable row, unsorted": (diagnose_first_fixable_row,),
+            "coolest fixable frame": (diagnose_coolest,),
+            "always eager_loading": (diagnose_always_n_plus_one,),
+        },
     ),
     "06.impact_table": Case(
         stub=(impact_stub, largest_stub),
