@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from labkit.lessons.n06_capstone import reference
+from labkit.lessons.n06_capstone import alerts, impact, report, summary
 from labkit.lessons.n06_capstone.diagnose import diagnose as diagnose_reference
 from labkit.load.result import LoadResult
 from labkit.report import build_report
@@ -72,14 +72,14 @@ def summary_counting(samples: Samples, duration_s: float) -> dict[str, float]:
 
 
 def summary_mean_for_p95(samples: Samples, duration_s: float) -> dict[str, float]:
-    result = reference.summarise(samples, duration_s)
+    result = summary.summarise_reference(samples, duration_s)
     result["p95_ms"] = statistics.fmean(ms for ms, _ in samples)
     return result
 
 
 def summary_off_by_one(samples: Samples, duration_s: float) -> dict[str, float]:
     latencies = sorted(ms for ms, _ in samples)
-    result = reference.summarise(samples, duration_s)
+    result = summary.summarise_reference(samples, duration_s)
     for p in (50, 95, 99):
         result[f"p{p}_ms"] = latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))]
     return result
@@ -87,52 +87,52 @@ def summary_off_by_one(samples: Samples, duration_s: float) -> dict[str, float]:
 
 def summary_interpolated(samples: Samples, duration_s: float) -> dict[str, float]:
     latencies = [ms for ms, _ in samples]
-    result = reference.summarise(samples, duration_s)
+    result = summary.summarise_reference(samples, duration_s)
     for p in (50, 95, 99):
         result[f"p{p}_ms"] = float(np.percentile(latencies, p))
     return result
 
 
 def summary_exceptions_only(samples: Samples, duration_s: float) -> dict[str, float]:
-    result = reference.summarise(samples, duration_s)
+    result = summary.summarise_reference(samples, duration_s)
     result["error_rate"] = sum(not o.isdigit() for _, o in samples) / len(samples)
     return result
 
 
 def summary_5xx_only(samples: Samples, duration_s: float) -> dict[str, float]:
-    result = reference.summarise(samples, duration_s)
+    result = summary.summarise_reference(samples, duration_s)
     result["error_rate"] = sum(not o.isdigit() or o[0] == "5" for _, o in samples) / len(samples)
     return result
 
 
 def summary_hard_coded(samples: Samples, duration_s: float) -> dict[str, float]:
     """The numbers of the default seed's first case, whatever the samples."""
-    from labkit.lessons.n06_capstone.fixtures import sample_sets
+    from labkit.lessons.n06_capstone.summary import sample_sets
 
     cases = sample_sets(42)
     for case_samples, case_duration in cases:
         if len(case_samples) == len(samples):
-            return reference.summarise(case_samples, case_duration)
-    return reference.summarise(cases[0][0], cases[0][1])
+            return summary.summarise_reference(case_samples, case_duration)
+    return summary.summarise_reference(cases[0][0], cases[0][1])
 
 
 def summary_not_200(samples: Samples, duration_s: float) -> dict[str, float]:
     """Every outcome but "200" counted as an error (201, 204, 3xx too)."""
-    result = reference.summarise(samples, duration_s)
+    result = summary.summarise_reference(samples, duration_s)
     result["error_rate"] = sum(o != "200" for _, o in samples) / len(samples)
     return result
 
 
 def summary_non_2xx(samples: Samples, duration_s: float) -> dict[str, float]:
     """3xx counted as errors (the generator counts them as answers)."""
-    result = reference.summarise(samples, duration_s)
+    result = summary.summarise_reference(samples, duration_s)
     result["error_rate"] = sum(not o.startswith("2") for _, o in samples) / len(samples)
     return result
 
 
 def summary_int_status(samples: Samples, duration_s: float) -> dict[str, float]:
     """Compares the text outcome with an int: every sample is an 'error'."""
-    result = reference.summarise(samples, duration_s)
+    result = summary.summarise_reference(samples, duration_s)
     result["error_rate"] = sum(o != 200 for _, o in samples) / len(samples)  # type: ignore[comparison-overlap]
     return result
 
@@ -140,7 +140,7 @@ def summary_int_status(samples: Samples, duration_s: float) -> dict[str, float]:
 def summary_round_rank(samples: Samples, duration_s: float) -> dict[str, float]:
     """round() instead of ceil for the rank."""
     latencies = sorted(ms for ms, _ in samples)
-    result = reference.summarise(samples, duration_s)
+    result = summary.summarise_reference(samples, duration_s)
     for p in (50, 95, 99):
         rank = max(1, round(p / 100 * len(latencies)))
         result[f"p{p}_ms"] = latencies[rank - 1]
@@ -150,7 +150,7 @@ def summary_round_rank(samples: Samples, duration_s: float) -> dict[str, float]:
 def summary_half_up_rank(samples: Samples, duration_s: float) -> dict[str, float]:
     """int(x + 0.5) instead of ceil for the rank."""
     latencies = sorted(ms for ms, _ in samples)
-    result = reference.summarise(samples, duration_s)
+    result = summary.summarise_reference(samples, duration_s)
     for p in (50, 95, 99):
         rank = max(1, int(p / 100 * len(latencies) + 0.5))
         result[f"p{p}_ms"] = latencies[rank - 1]
@@ -163,7 +163,7 @@ def summary_memo_by_length() -> tuple[Any, ...]:
 
     def summarise(samples: Samples, duration_s: float) -> dict[str, float]:
         if len(samples) not in memo:
-            memo[len(samples)] = reference.summarise(samples, duration_s)
+            memo[len(samples)] = summary.summarise_reference(samples, duration_s)
         return memo[len(samples)]
 
     return (summarise,)
@@ -263,7 +263,7 @@ def impact_vs_baseline(baseline: LoadResult, steps: Steps) -> pd.DataFrame:
 
 
 def impact_mean_latency(baseline: LoadResult, steps: Steps) -> pd.DataFrame:
-    table = reference.impact_table(baseline, steps)
+    table = impact.impact_table_reference(baseline, steps)
     means = [r.figure("mean_ms") for r in (baseline, *(s for _, s in steps))]
     table["p95_before_ms"], table["p95_after_ms"] = means[:-1], means[1:]
     table["p95_change"] = table["p95_after_ms"] / table["p95_before_ms"]
@@ -271,7 +271,7 @@ def impact_mean_latency(baseline: LoadResult, steps: Steps) -> pd.DataFrame:
 
 
 def impact_first_endpoint(baseline: LoadResult, steps: Steps) -> pd.DataFrame:
-    table = reference.impact_table(baseline, steps)
+    table = impact.impact_table_reference(baseline, steps)
     first = next(iter(baseline.endpoints))
     results = [baseline, *(s for _, s in steps)]
     table["p95_before_ms"] = [r.figure("p95_ms", first) for r in results[:-1]]
@@ -310,10 +310,10 @@ def impact_memo_by_length() -> tuple[Any, ...]:
 
     def impact_table(baseline: LoadResult, steps: Steps) -> pd.DataFrame:
         if len(steps) not in memo:
-            memo[len(steps)] = reference.impact_table(baseline, steps)
+            memo[len(steps)] = impact.impact_table_reference(baseline, steps)
         return memo[len(steps)]
 
-    return (impact_table, reference.largest_impact)
+    return (impact_table, impact.largest_impact_reference)
 
 
 # ---- 06.alerts ----------------------------------------------------------------------------------
@@ -342,7 +342,7 @@ def alerts_from_rows(result: LoadResult, memory_limit_mb: float) -> dict[str, bo
 
 def alerts_at_or_over(result: LoadResult, memory_limit_mb: float) -> dict[str, bool]:
     server = result.server or {}
-    hit_rate = reference.cache_hit_rate(result)
+    hit_rate = alerts.cache_hit_rate(result)
     lag = server.get("loop_lag_ms_max")
     return {
         "p95": result.p95 >= 500,
@@ -354,19 +354,19 @@ def alerts_at_or_over(result: LoadResult, memory_limit_mb: float) -> dict[str, b
 
 
 def alerts_percent_confusion(result: LoadResult, memory_limit_mb: float) -> dict[str, bool]:
-    states = reference.alert_states(result, memory_limit_mb)
+    states = alerts.alert_states_reference(result, memory_limit_mb)
     states["errors"] = result.error_rate > 1  # "errors > 1%" read as 1
     return states
 
 
 def alerts_mean_latency(result: LoadResult, memory_limit_mb: float) -> dict[str, bool]:
-    states = reference.alert_states(result, memory_limit_mb)
+    states = alerts.alert_states_reference(result, memory_limit_mb)
     states["p95"] = result.figure("mean_ms") > 500
     return states
 
 
 def alerts_l1_only(result: LoadResult, memory_limit_mb: float) -> dict[str, bool]:
-    states = reference.alert_states(result, memory_limit_mb)
+    states = alerts.alert_states_reference(result, memory_limit_mb)
     counters = (result.server or {}).get("counters", {})
     hits, misses = counters.get("cache_hits_l1", 0), counters.get("cache_misses", 0)
     states["cache_hit_rate"] = bool(hits + misses) and hits / (hits + misses) < 0.7
@@ -374,7 +374,7 @@ def alerts_l1_only(result: LoadResult, memory_limit_mb: float) -> dict[str, bool
 
 
 def alerts_unsampled_crash(result: LoadResult, memory_limit_mb: float) -> dict[str, bool]:
-    states = reference.alert_states(result, memory_limit_mb)
+    states = alerts.alert_states_reference(result, memory_limit_mb)
     states["loop_lag"] = (result.server or {})["loop_lag_ms_max"] > 50  # None > 50 raises
     return states
 
@@ -386,7 +386,7 @@ def alerts_memo_by_requests() -> tuple[Any, ...]:
     def alert_states(result: LoadResult, memory_limit_mb: float) -> dict[str, bool]:
         count = result.overall.count
         if count not in memo:
-            memo[count] = reference.alert_states(result, memory_limit_mb)
+            memo[count] = alerts.alert_states_reference(result, memory_limit_mb)
         return memo[count]
 
     return (alert_states,)
@@ -394,7 +394,7 @@ def alerts_memo_by_requests() -> tuple[Any, ...]:
 
 def alerts_errors_from_not_200(result: LoadResult, memory_limit_mb: float) -> dict[str, bool]:
     """Error rate from the statuses, counting everything but "200" as an error."""
-    states = reference.alert_states(result, memory_limit_mb)
+    states = alerts.alert_states_reference(result, memory_limit_mb)
     statuses = result.overall.statuses
     total = sum(statuses.values())
     states["errors"] = bool(total) and (total - statuses.get("200", 0)) / total > 0.01
@@ -405,11 +405,11 @@ def alerts_hard_coded() -> tuple[Any, ...]:
     """The default seed's states, replayed in call order."""
     import random as _random
 
-    from labkit.lessons.n06_capstone.fixtures import alert_scenarios
+    from labkit.lessons.n06_capstone.alerts import alert_scenarios
 
     scenarios = alert_scenarios(42)
     _random.Random(42).shuffle(scenarios)
-    states = [reference.alert_states(result, limit) for _, result, limit in scenarios]
+    states = [alerts.alert_states_reference(result, limit) for _, result, limit in scenarios]
     calls = iter(states)
 
     def alert_states(result: LoadResult, memory_limit_mb: float) -> dict[str, bool]:
@@ -426,7 +426,7 @@ def report_stub(baseline: LoadResult, steps: Steps) -> Any:
 
 
 def report_reference(baseline: LoadResult, steps: Steps) -> Any:
-    return reference.make_report(baseline, steps, plots=False)
+    return report.make_report_reference(baseline, steps, plots=False)
 
 
 def report_from_files(baseline: LoadResult, steps: Steps) -> str:
@@ -486,7 +486,7 @@ def report_memo_by_steps() -> tuple[Any, ...]:
 
     def make_report(baseline: LoadResult, steps: Steps) -> Any:
         if len(steps) not in memo:
-            memo[len(steps)] = reference.make_report(baseline, steps, plots=False)
+            memo[len(steps)] = report.make_report_reference(baseline, steps, plots=False)
         return memo[len(steps)]
 
     return (make_report,)
@@ -494,16 +494,16 @@ def report_memo_by_steps() -> tuple[Any, ...]:
 
 def report_hard_coded(baseline: LoadResult, steps: Steps) -> str:
     """The default seed's report, whatever the runs."""
-    from labkit.lessons.n06_capstone.fixtures import optimisation_runs
+    from labkit.lessons.n06_capstone.recorded_runs import optimisation_runs
 
     base, recorded = optimisation_runs(42)
-    return str(reference.make_report(base, recorded, plots=False).markdown)
+    return str(report.make_report_reference(base, recorded, plots=False).markdown)
 
 
 CASES = {
     "06.latency_summary": Case(
         stub=(summary_stub,),
-        reference=(reference.summarise,),
+        reference=(summary.summarise_reference,),
         alternatives=[(summary_numpy,), (summary_counting,)],
         wrong={
             "mean instead of p95": (summary_mean_for_p95,),
@@ -534,24 +534,30 @@ CASES = {
     ),
     "06.impact_table": Case(
         stub=(impact_stub, largest_stub),
-        reference=(reference.impact_table, reference.largest_impact),
+        reference=(impact.impact_table_reference, impact.largest_impact_reference),
         alternatives=[(impact_records, largest_sorted)],
         wrong={
-            "every step against the baseline": (impact_vs_baseline, reference.largest_impact),
-            "mean latency instead of p95": (impact_mean_latency, reference.largest_impact),
-            "first endpoint instead of overall": (impact_first_endpoint, reference.largest_impact),
-            "largest rps_after wins": (reference.impact_table, largest_by_rps_after),
-            "largest p95_change wins": (reference.impact_table, largest_by_p95_change),
-            "hard-coded winner": (reference.impact_table, largest_hard_coded),
-            "largest absolute gain wins": (reference.impact_table, largest_absolute_gain),
-            "largest p95 drop wins": (reference.impact_table, largest_by_p95_drop),
+            "every step against the baseline": (
+                impact_vs_baseline,
+                impact.largest_impact_reference,
+            ),
+            "mean latency instead of p95": (impact_mean_latency, impact.largest_impact_reference),
+            "first endpoint instead of overall": (
+                impact_first_endpoint,
+                impact.largest_impact_reference,
+            ),
+            "largest rps_after wins": (impact.impact_table_reference, largest_by_rps_after),
+            "largest p95_change wins": (impact.impact_table_reference, largest_by_p95_change),
+            "hard-coded winner": (impact.impact_table_reference, largest_hard_coded),
+            "largest absolute gain wins": (impact.impact_table_reference, largest_absolute_gain),
+            "largest p95 drop wins": (impact.impact_table_reference, largest_by_p95_drop),
             "table memoised by number of steps": impact_memo_by_length,
         },
         fits_default_seed=("hard-coded winner",),
     ),
     "06.alerts": Case(
         stub=(alerts_stub,),
-        reference=(reference.alert_states,),
+        reference=(alerts.alert_states_reference,),
         alternatives=[(alerts_from_rows,)],
         wrong={
             "alert at the bound (>=)": (alerts_at_or_over,),
