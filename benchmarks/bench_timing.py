@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -44,8 +45,16 @@ def labkit_runs(name: str, repeats: int) -> tuple[list[float], list[float], list
         result = asyncio.run(abench(fn)) if name.startswith("async") else bench(fn)
         walls.append(time.perf_counter() - started)
         medians.append(result.median)
-        reasons += [w for w in result.warnings if w not in reasons]
-    return medians, walls, reasons
+        reasons += result.warnings
+    return medians, walls, distinct(reasons)
+
+
+def distinct(warnings: list[str]) -> list[str]:
+    """One warning of each kind (the same words with other numbers count as one)."""
+    seen: dict[str, str] = {}
+    for warning in warnings:
+        seen.setdefault(re.sub(r"[-+]?[\d.,]+", "#", warning), warning)
+    return list(seen.values())
 
 
 def pyperf_run(name: str) -> tuple[float, float]:
@@ -99,7 +108,7 @@ def main() -> int:
             flush=True,
         )
         if spread > SPREAD_TARGET_PCT:
-            why = "; ".join(reasons) or "no warning on any call: the calls disagreed only"
+            why = "; ".join(reasons[:4]) or "no warning on any call: the calls disagreed only"
             print(f"{'':>18}spread above {SPREAD_TARGET_PCT}%: {why}", flush=True)
     load = os.getloadavg()
     print(f"load average after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
