@@ -28,6 +28,15 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds not recorded")
     parser.add_argument("--once", action="store_true", help="time the phases of one request")
     parser.add_argument("-o", "--output", help="write the result as JSON (for labkit report)")
+    parser.add_argument(
+        "--profile-server",
+        metavar="HTML",
+        nargs="?",
+        const="",
+        default=None,
+        help="with --serve: profile the server's worker (pyinstrument) during the load; print "
+        "the call tree and the hottest frames, and write the HTML view to HTML if given",
+    )
     parser.add_argument("--no-progress", action="store_true")
     parser.set_defaults(func=run)
 
@@ -38,10 +47,14 @@ def run(args: argparse.Namespace) -> int:
     if not args.url and not args.serve:
         raise LoadError("give a URL, or --serve none|all to start a lab server")
     endpoints = args.endpoints.split(",") if args.endpoints else None
+    if args.profile_server is not None and not args.serve:
+        raise LoadError("--profile-server needs --serve (a lab server this command starts)")
     if args.serve:
         from labkit.app.server import LabServer
 
         with LabServer(optimize=args.serve, workers=args.workers) as server:
+            if args.profile_server is not None:
+                return asyncio.run(_profile(server, endpoints, args))
             return asyncio.run(_run(server, endpoints, args))
     return asyncio.run(_run(args.url, endpoints, args))
 
@@ -70,3 +83,26 @@ async def _run(target: Any, endpoints: list[str] | None, args: argparse.Namespac
         result.to_json(args.output)
         print(f"saved {args.output}")
     return 0 if result.complete else 1
+
+
+async def _profile(server: Any, endpoints: list[str] | None, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from labkit.load.plan import choose_shape
+    from labkit.load.server_profile import profile_under_load
+
+    vus, duration = choose_shape(args.profile, args.vus, args.duration, None)
+    profile = await profile_under_load(
+        server, endpoints, seconds=duration, vus=vus, warmup=args.warmup
+    )
+    print(profile.result.headline())
+    print(profile.text())
+    print("\nhottest frames of the lab API (time inside each, callees included):")
+    print(profile.top_frames().to_string(index=False, float_format=lambda v: f"{v:,.3f}"))
+    if args.profile_server:
+        Path(args.profile_server).write_text(profile.html())
+        print(f"saved {args.profile_server}")
+    if args.output:
+        profile.result.to_json(args.output)
+        print(f"saved {args.output}")
+    return 0 if profile.result.complete else 1

@@ -245,6 +245,18 @@ class LoadResult:
 
     def notes(self) -> list[str]:
         notes = list(self.warnings)
+        # p99 from fewer than 100 samples (p95 from fewer than 20) is one or two requests
+        few = [
+            f"{row['endpoint']} ({row['requests']})"
+            for row in self.rows()
+            if 0 < row["requests"] < 100
+        ]
+        if few:
+            notes.append(
+                "too few samples for a p99 (< 100 requests): "
+                + ", ".join(few[:5])
+                + (f" and {len(few) - 5} more" if len(few) > 5 else "")
+            )
         if self.mode == "open":
             notes.append(f"{self.late} late starts, {self.dropped} dropped (never sent)")
         if self.aborted:
