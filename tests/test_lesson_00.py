@@ -23,12 +23,17 @@ from labkit.lessons.n00_start.budget import (
     middleware_stacks,
 )
 from labkit.lessons.n00_start.server_timing import (
+    EDGE_CASES,
     EXAMPLES,
     headers_for,
     random_header,
     read_server_timing_reference,
 )
-from labkit.lessons.n00_start.top_authors import posts_per_author, top_authors_reference
+from labkit.lessons.n00_start.top_authors import (
+    add_edge_cases,
+    posts_per_author,
+    top_authors_reference,
+)
 from labkit.lessons.n00_start.tour import preview_check, progress_place
 from labkit.load import RequestTiming
 
@@ -192,7 +197,9 @@ def test_reference_reader(header: str, expected: dict[str, float]) -> None:
 def test_generated_headers_are_seeded_and_plausible() -> None:
     assert headers_for(42) == headers_for(42)
     assert headers_for(42) != headers_for(20_231)
-    assert [h for h, _ in headers_for(7)[: len(EXAMPLES)]] == list(EXAMPLES)
+    headers = [h for h, _ in headers_for(7)]
+    assert set(EXAMPLES) | set(EDGE_CASES) <= set(headers)  # shuffled in among the generated
+    assert headers != [h for h, _ in headers_for(8)]
     rng = random.Random(1)
     for _ in range(200):
         header, phases = random_header(rng)
@@ -224,6 +231,25 @@ def test_top_authors_reference_counts_published_and_breaks_ties_by_id(
         {"author_id": 2, "name": "Al", "posts": 1},
     ]
     assert list(posts_per_author(authors_db).items()) == [(3, 2), (1, 1), (2, 1)]
+
+
+def test_edge_cases_put_twins_ties_and_drafts_where_they_separate(tmp_path: Path) -> None:
+    from labkit.data import fresh_copy
+
+    con = sqlite3.connect(fresh_copy("tiny", seed=7, dest=tmp_path / "t.sqlite"))
+    before = top_authors_reference(con, 7)
+    add_edge_cases(con, 6)
+    after = top_authors_reference(con, 7)
+    names = [row["name"] for row in after]
+    assert names.count(before[2]["name"]) == 2  # a twin: same name, same count, larger id
+    assert after[5]["posts"] == after[6]["posts"]  # a tie across places 6 and 7
+    assert after[5]["author_id"] < after[6]["author_id"]
+    (drafts,) = con.execute(
+        "SELECT COUNT(*) FROM posts WHERE author_id = ? AND status != 'published'",
+        (before[6]["author_id"],),
+    ).fetchone()
+    assert drafts > after[0]["posts"]  # counting every status would put them first
+    con.close()
 
 
 # ---- the tour -----------------------------------------------------------------------------------

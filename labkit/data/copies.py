@@ -27,7 +27,7 @@ def fresh_copy(
     ``isolated_copy``, which does).
     """
     size, seed = check_size(size), check_seed(seed)
-    source = ensure(size, seed).path
+    source = ensure(size, seed, quiet=True).path  # the copy is the caller's news, not the build
     if dest is None:
         fd, name = tempfile.mkstemp(prefix=f"labkit-{size}-{seed}-", suffix=".sqlite")
         os.close(fd)
