@@ -37,6 +37,36 @@ def test_arithmetic_keeps_counting() -> None:
     assert ops.ordering == 1
 
 
+def test_conversions_are_counted_apart_and_list_indexing_is_a_lookup() -> None:
+    ops = OpCounter()
+    value = ops.int(3)
+    assert (int(value), float(value), str(value), f"{value}") == (3, 3.0, "3", "3")
+    assert ops.conversions >= 4 and ops.ordering == ops.equality == ops.hashes == 0
+    ops.reset()
+    assert ["a", "b", "c", "d"][value] == "d"
+    assert (ops.hashes, ops.conversions) == (1, 0)
+
+
+def test_trace_watch_sees_tracemalloc_stopped_or_cleared() -> None:
+    from labkit.errors import InstrumentBlinded
+
+    tracemalloc.start()
+    try:
+        watch = leak._TraceWatch()
+        watch.arm()
+        watch.verify()  # untouched: fine
+        tracemalloc.clear_traces()
+        with pytest.raises(InstrumentBlinded, match="tracemalloc"):
+            watch.verify()
+        watch.arm()
+        tracemalloc.stop()
+        with pytest.raises(InstrumentBlinded):
+            watch.verify()
+    finally:
+        if tracemalloc.is_tracing():
+            tracemalloc.stop()
+
+
 def test_scaling_exponent() -> None:
     assert scaling_exponent([10, 40], [100, 400]) == pytest.approx(1.0)
     assert scaling_exponent([10, 20, 40], [100, 400, 1600]) == pytest.approx(2.0)

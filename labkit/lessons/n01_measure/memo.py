@@ -13,13 +13,14 @@ from collections import Counter
 from collections.abc import Callable, Hashable
 from typing import Any
 
-from labkit.grading import Grader, exercise
+from labkit.grading import Grader, exercise, reference_answer
 from labkit.lessons.n01_measure.rows import Row, load_rows
 
 COUNTRIES = ("DE", "FR", "US")
 FEES = {"DE": 490, "FR": 590, "US": 1290}
 
 
+@reference_answer
 def memoize_reference(
     key: Callable[..., Hashable],
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
