@@ -29,7 +29,7 @@ class OpCounts:
 
     ordering: int = 0  # <, <=, >, >=
     equality: int = 0  # ==, !=
-    hashes: int = 0  # hash(): dict and set lookups, inserts; index(): a list indexed by it
+    hashes: int = 0  # hash(): dict and set lookups, inserts; operator.index()
     conversions: int = 0  # int(), float(), str(), format(): a plain value the counter cannot see
 
     @property
@@ -119,7 +119,7 @@ def _counted_int_type(counter: OpCounter) -> type[int]:
         return int.__hash__(self)
 
     def index(self: int) -> int:
-        counter.hashes += 1  # a list indexed by the value: a lookup, like a hash
+        counter.hashes += 1  # operator.index(), range(): a lookup by the value, like a hash
         return int.__index__(self)
 
     def conversion(op: str) -> Any:
