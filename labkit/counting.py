@@ -119,7 +119,7 @@ def _counted_int_type(counter: OpCounter) -> type[int]:
         return int.__hash__(self)
 
     def index(self: int) -> int:
-        counter.hashes += 1  # operator.index(), range(): a lookup by the value, like a hash
+        counter.hashes += 1  # operator.index(x): a lookup by the value, like a hash
         return int.__index__(self)
 
     def conversion(op: str) -> Any:

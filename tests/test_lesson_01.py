@@ -45,7 +45,6 @@ def test_conversions_are_counted_apart_and_list_indexing_is_invisible() -> None:
     ops.reset()
     assert ["a", "b", "c", "d"][value] == "d"
     assert ops.total == 0  # C indexes a list with an int subclass directly: nothing to count
-    assert list(range(value)) == [0, 1, 2] and ops.hashes == 1  # range() asks __index__
 
 
 def test_trace_watch_sees_tracemalloc_stopped_or_cleared() -> None:
