@@ -71,6 +71,17 @@ def test_budget_maps_every_phase_exactly() -> None:
     assert list(b.budget_ms) == list(BUDGET_MS)
 
 
+def test_budget_reads_every_server_phase_from_the_header_when_it_has_them() -> None:
+    server = {"db": 30.0, "cache": 1.0, "ser": 0.5, "app": 3.0, "total": 37.0}
+    b = lifecycle_budget(timing(server=server))
+    assert b.measured_ms["handler"] == 3.0  # app
+    assert b.measured_ms["serialisation"] == 0.5  # ser
+    assert b.measured_ms["middleware"] == pytest.approx(2.5)  # total - (app + db + cache + ser)
+    assert b.how_measured["handler"] == "Server-Timing: app"
+    with pytest.raises(MeasurementError, match="no ser/app"):
+        lifecycle_budget(timing())  # an older header: the in-process figures are needed
+
+
 def test_budget_counts_tls_and_flags_phases_over_budget() -> None:
     b = lifecycle_budget(
         timing(server={"db": 150.0, "total": 180.0}, tls=12.0, ttfb=181.0),
@@ -104,7 +115,7 @@ def test_budget_views() -> None:
     b = lifecycle_budget(timing(), middleware_ms=0.25, serialisation_ms=2.0)
     frame = b.to_frame()
     assert list(frame.index) == list(BUDGET_MS)
-    assert frame.loc["I/O", "measured ms"] == 31.0
+    assert frame.loc["I/O", "measured ms"] == "31.000"  # formatted: no float noise in the table
     assert frame.loc["I/O", "share of budget"] == "31%"
     text = str(b)
     assert "largest phase: I/O" in text and "over budget" not in text
