@@ -78,6 +78,9 @@ def test_budget_reads_every_server_phase_from_the_header_when_it_has_them() -> N
     assert b.measured_ms["serialisation"] == 0.5  # ser
     assert b.measured_ms["middleware"] == pytest.approx(2.5)  # total - (app + db + cache + ser)
     assert b.how_measured["handler"] == "Server-Timing: app"
+    measured = lifecycle_budget(timing(server=server), middleware_ms=0.02)
+    assert measured.measured_ms["middleware"] == 0.02
+    assert measured.how_measured["middleware"].startswith("in-process")
     with pytest.raises(MeasurementError, match="no ser/app"):
         lifecycle_budget(timing())  # an older header: the in-process figures are needed
 

@@ -162,8 +162,10 @@ def lifecycle_budget(
     """Map one ``request_timing`` result onto the budget.
 
     The server-side phases come from the ``Server-Timing`` header when it has ``ser`` and
-    ``app`` (the lab API's does); otherwise ``middleware_ms`` and ``serialisation_ms``, measured
-    in-process, must be given and the handler is what the server total leaves.
+    ``app`` (the lab API's does); the middleware, which the header does not time on its own, is
+    ``middleware_ms`` when given (measured in-process) or what ``total`` holds beyond the other
+    phases. Without ``ser``/``app``, ``middleware_ms`` and ``serialisation_ms`` must be given
+    and the handler is what the server total leaves.
     """
     server = timing.server
     if "total" not in server:
@@ -174,10 +176,12 @@ def lifecycle_budget(
     server_total = server["total"]
     io = server.get("db", 0.0) + server.get("cache", 0.0)
     if "ser" in server and "app" in server:
-        inside = server["app"] + io + server["ser"]
-        middleware_ms = max(0.0, server_total - inside)
-        serialisation_ms, handler_ms = server["ser"], server["app"]
         how = dict(HOW_MEASURED)
+        if middleware_ms is None:  # by subtraction: below the header's 0.01 ms it reads 0
+            middleware_ms = max(0.0, server_total - (server["app"] + io + server["ser"]))
+        else:
+            how["middleware"] = HOW_MEASURED_IN_PROCESS["middleware"]
+        serialisation_ms, handler_ms = server["ser"], server["app"]
     else:
         if middleware_ms is None or serialisation_ms is None:
             raise MeasurementError(
