@@ -23,7 +23,6 @@ FIELDS = ("id", "name", "order_count", "spent_cents")
 MAX_EXPONENT = 1.3
 
 
-@reference_answer
 def enrich_users_slow(users: list[Row], orders: list[Row]) -> list[Row]:
     """Each user with their order count and spend (cancelled orders excluded): O(users × orders)."""
     enriched = []

@@ -162,7 +162,7 @@ class RssWatch:
     ) -> None:
         self.threshold_mb = threshold_mb
         self.logger = logger
-        self.read_rss = read_rss or _process_rss
+        self.read_rss = read_rss or process_rss_bytes
         self.samples: list[tuple[str, float]] = []
         self.warnings = 0
 
@@ -178,7 +178,8 @@ class RssWatch:
         return mb
 
 
-def _process_rss() -> int:
+def process_rss_bytes() -> int:
+    """This process's resident memory (RSS), in bytes."""
     import psutil
 
     return int(psutil.Process().memory_info().rss)

@@ -29,7 +29,6 @@ def rank_key(product: Row) -> tuple[int, int]:
     return (product["sales_count"], -product["id"])
 
 
-@reference_answer
 def top_products_sorted(products: list[Row], k: int) -> list[Row]:
     """Correct but sorts all n products to keep k: O(n log n)."""
     return sorted(products, key=lambda p: (-p["sales_count"], p["id"]))[:k]
@@ -41,7 +40,6 @@ def top_products_reference(products: list[Row], k: int) -> list[Row]:
     return heapq.nlargest(k, products, key=rank_key)
 
 
-@reference_answer
 def top_products_resorted_buffer(products: list[Row], k: int) -> list[Row]:
     """The folk optimisation: keep a short sorted buffer, re-sorting it after every insert."""
     best: list[Row] = []
