@@ -240,6 +240,16 @@ async def grade_server_timing(g: Grader, server_timing: Dispatch) -> None:
             f"{', '.join(expected)} (missing: {', '.join(sorted(set(expected) - set(parsed)))})",
             hint="Every phase in request.state.phases goes into the header, then total.",
         )
+        inside = sum(scripted.phases.values())
+        g.expect(
+            not (parsed["total"] + 0.05 < inside),
+            f"GET {scripted.path}: total is {parsed['total']:.1f} ms in your header, shorter "
+            f"than the {inside:.1f} ms of the phases inside it: the request's time passes on "
+            "the clock your middleware is given; time it with `clock()`, not "
+            "time.perf_counter() or time.time()",
+            hint="start = clock(); response = await call_next(request); "
+            "total_ms = (clock() - start) * 1000",
+        )
         for name, ms in expected.items():
             g.expect(
                 abs(parsed[name] - ms) <= 0.051,

@@ -118,6 +118,13 @@ def grade_measure(g: Grader, measure: Callable[..., Any]) -> None:
         samples = durations[warmup : warmup + repeat]
         median = statistics.median(samples)
         mad = statistics.median(abs(s - median) for s in samples)
+        g.expect(
+            not (abs(pair[0]) < min(samples) / 10),
+            f"your median is {pair[0] * 1e6:.1f} µs, but every timed call took at least "
+            f"{min(samples) * 1e3:.2f} ms on the clock you were given: read `clock()` before "
+            "and after each call, not time.perf_counter() or time.time()",
+            hint="measure(fn, ..., clock=...) is called with a scripted clock: use it.",
+        )
         g.expect_equal(
             _to_ns(pair[0], median),
             median,
