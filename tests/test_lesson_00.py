@@ -295,3 +295,21 @@ def test_progress_place_reads_the_store(monkeypatch: pytest.MonkeyPatch, tmp_pat
 
     check("00.server_timing", read_server_timing_reference)
     assert progress_place().attempts == 1
+
+
+# ---- the server budget exercise -----------------------------------------------------------------
+def test_server_budget_reference_and_generated_phases() -> None:
+    from labkit.lessons.n00_start.latency_budget import (
+        EDGE_CASES,
+        phases_for,
+        server_budget_reference,
+    )
+
+    assert server_budget_reference(
+        {"db": 10.0, "cache": 1.0, "ser": 0.5, "app": 3.0, "total": 15.0}
+    ) == {"I/O": 11.0, "handler": 3.0, "serialisation": 0.5, "middleware": 0.5}
+    assert server_budget_reference({"total": 3.0})["middleware"] == 3.0
+    assert server_budget_reference(EDGE_CASES[2])["middleware"] == 0.0  # parts exceed the total
+    assert phases_for(5) == phases_for(5) and phases_for(5) != phases_for(6)
+    for phases in phases_for(11, n=200):
+        assert "total" in phases and all(ms >= 0 for ms in phases.values())

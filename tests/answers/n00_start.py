@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from labkit.lessons.n00_start.latency_budget import server_budget_reference
 from labkit.lessons.n00_start.server_timing import read_server_timing_reference
 from labkit.lessons.n00_start.top_authors import top_authors_reference
 from labkit.load import parse_server_timing as load_parse_server_timing
@@ -255,6 +256,48 @@ def read_server_timing_hard_coded(header: str) -> dict[str, float]:
     return _SEED_42_HEADERS.get(header, {})
 
 
+# ---- 00.latency_budget ---------------------------------------------------------------------------
+def server_budget_loop(phases: dict[str, float]) -> dict[str, float]:
+    """A different correct answer: sums by a table of which header phase feeds which."""
+    feeds = {"db": "I/O", "cache": "I/O", "app": "handler", "ser": "serialisation"}
+    budget = dict.fromkeys(("I/O", "handler", "serialisation", "middleware"), 0.0)
+    for name, ms in phases.items():
+        if name in feeds:
+            budget[feeds[name]] += ms
+    budget["middleware"] = max(0.0, phases["total"] - sum(budget.values()))
+    return budget
+
+
+def server_budget_handler_by_subtraction(phases: dict[str, float]) -> dict[str, float]:
+    """Ignores `app`: the handler is whatever the total leaves, so the middleware reads 0."""
+    io = phases.get("db", 0.0) + phases.get("cache", 0.0)
+    ser = phases.get("ser", 0.0)
+    return {"I/O": io, "handler": max(0.0, phases["total"] - io - ser), "serialisation": ser,
+            "middleware": 0.0}  # fmt: skip
+
+
+def server_budget_no_cache(phases: dict[str, float]) -> dict[str, float]:
+    """I/O is the database only: the cache's time lands in the middleware."""
+    io, app, ser = phases.get("db", 0.0), phases.get("app", 0.0), phases.get("ser", 0.0)
+    return {"I/O": io, "handler": app, "serialisation": ser,
+            "middleware": max(0.0, phases["total"] - io - app - ser)}  # fmt: skip
+
+
+def server_budget_negative_middleware(phases: dict[str, float]) -> dict[str, float]:
+    """Right, except the middleware may come out below 0 when the parts exceed the total."""
+    io = phases.get("db", 0.0) + phases.get("cache", 0.0)
+    app, ser = phases.get("app", 0.0), phases.get("ser", 0.0)
+    return {"I/O": io, "handler": app, "serialisation": ser,
+            "middleware": phases["total"] - io - app - ser}  # fmt: skip
+
+
+def server_budget_every_phase_present(phases: dict[str, float]) -> dict[str, float]:
+    """Assumes the header always has every phase: a cache hit without db raises KeyError."""
+    io, app, ser = phases["db"] + phases["cache"], phases["app"], phases["ser"]
+    return {"I/O": io, "handler": app, "serialisation": ser,
+            "middleware": max(0.0, phases["total"] - io - app - ser)}  # fmt: skip
+
+
 CASES = {
     "00.top_authors": Case(
         stub=(stub,),
@@ -291,5 +334,16 @@ CASES = {
             "hard_coded": (read_server_timing_hard_coded,),
         },
         fits_default_seed=("hard_coded",),
+    ),
+    "00.latency_budget": Case(
+        stub=(stub,),
+        reference=(server_budget_reference,),
+        alternatives=[(server_budget_loop,)],
+        wrong={
+            "handler_by_subtraction": (server_budget_handler_by_subtraction,),
+            "no_cache_in_io": (server_budget_no_cache,),
+            "negative_middleware": (server_budget_negative_middleware,),
+            "every_phase_present": (server_budget_every_phase_present,),
+        },
     ),
 }
