@@ -133,6 +133,15 @@ def measure_hard_coded(
     return _MEASURED_42.get(repeat, (0.0, 0.0))
 
 
+def measure_ignores_clock(
+    fn: Any, *, repeat: int = 15, warmup: int = 2, clock: Any = time.perf_counter
+):
+    """Right method, but times with time.perf_counter instead of the clock it is given."""
+    return timing_rules.measure_reference.__wrapped__(
+        fn, repeat=repeat, warmup=warmup, clock=time.perf_counter
+    )
+
+
 def measure_total_divided(
     fn: Any, *, repeat: int = 15, warmup: int = 2, clock: Any = time.perf_counter
 ):
@@ -263,6 +272,7 @@ CASES: dict[str, Case] = {
         alternatives=[(measure_by_sorting,), (measure_numpy,)],
         wrong={
             "median_as_upper_middle": (measure_upper_middle,),
+            "ignores_given_clock": (measure_ignores_clock,),
             "median_as_lower_middle": (measure_lower_middle,),
             "hard_coded_seed_42": (measure_hard_coded,),
             "single_time_delta": (measure_single_delta,),
