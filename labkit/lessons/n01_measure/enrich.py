@@ -113,7 +113,7 @@ def _plain(value: Any) -> Any:
     points=2,
     timeout=20.0,
 )
-def grade_enrich_users(g: Grader, enrich_users: Callable[..., Any]) -> None:
+async def grade_enrich_users(g: Grader, enrich_users: Callable[..., Any]) -> None:
     path = g.dataset("tiny")
     users, orders = load_rows(path, "users"), load_rows(path, "orders")
     sizes: list[int] = []
@@ -126,7 +126,7 @@ def grade_enrich_users(g: Grader, enrich_users: Callable[..., Any]) -> None:
         ops = OpCounter()
         counted_users, counted_orders = counted_copy(part_users, part_orders, ops)
         ops.reset()
-        got = g.call(enrich_users, counted_users, counted_orders)
+        got = await g.acall(enrich_users, counted_users, counted_orders)
         seen = ops.counts()
         rows = normalise(got)
         g.expect(

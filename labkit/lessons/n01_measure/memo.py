@@ -88,7 +88,7 @@ class CountedQuote:
     points=1,
     timeout=10.0,
 )
-def grade_memoize(g: Grader, memoize: Callable[..., Any]) -> None:
+async def grade_memoize(g: Grader, memoize: Callable[..., Any]) -> None:
     products = load_rows(g.dataset("tiny"), "products")
     script = call_script(products, g.seed)
     prices = sorted(p["price_cents"] for p, _ in script)
@@ -96,10 +96,10 @@ def grade_memoize(g: Grader, memoize: Callable[..., Any]) -> None:
     shipping = CountedQuote(free_from)
     handling = CountedQuote(free_from, surcharge=199)  # a second function, its own cache
 
-    decorator = g.call(memoize, product_key)
+    decorator = await g.acall(memoize, product_key)
     g.expect(callable(decorator), "memoize(key) should return a decorator (a function)")
-    memo_shipping = g.call(decorator, shipping)
-    memo_handling = g.call(decorator, handling)
+    memo_shipping = await g.acall(decorator, shipping)
+    memo_handling = await g.acall(decorator, handling)
     g.expect(
         callable(memo_shipping) and callable(memo_handling),
         "the decorator should return the wrapped function",
@@ -109,7 +109,7 @@ def grade_memoize(g: Grader, memoize: Callable[..., Any]) -> None:
             ("shipping", memo_shipping, shipping),
             ("handling", memo_handling, handling),
         ):
-            got = g.call(fn, dict(product), country, request_id=request_id)
+            got = await g.acall(fn, dict(product), country, request_id=request_id)
             expected = shipping_cents(product, country, free_from)
             expected = expected + real.surcharge if expected else 0
             g.expect_equal(

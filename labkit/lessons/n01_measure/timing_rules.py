@@ -96,12 +96,12 @@ def _as_pair(value: object) -> tuple[float, float] | None:
     points=1,
     timeout=10.0,
 )
-def grade_measure(g: Grader, measure: Callable[..., Any]) -> None:
+async def grade_measure(g: Grader, measure: Callable[..., Any]) -> None:
     for repeat, warmup in ((15, 3), (10, 2), (9, 1), (2, 1)):
         clock = ManualClock()
         durations = scripted_durations(g.seed + repeat, warmup + repeat + 5)
         work = ScriptedWork(clock, durations)
-        got = g.call(measure, work, repeat=repeat, warmup=warmup, clock=clock)
+        got = await g.acall(measure, work, repeat=repeat, warmup=warmup, clock=clock)
         g.measure(
             f"calls to fn (repeat={repeat}, warmup={warmup})",
             work.calls,

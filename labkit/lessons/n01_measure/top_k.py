@@ -76,10 +76,10 @@ def ids_of(value: object) -> list[Any] | None:
     return ids
 
 
-def _expect_top(
+async def _expect_top(
     g: Grader, top_products: Callable[..., Any], products: list[Row], k: int, what: str
 ) -> None:
-    got = g.call(top_products, [dict(p) for p in products], k)
+    got = await g.acall(top_products, [dict(p) for p in products], k)
     ids = ids_of(got)
     g.expect(
         ids is not None,
@@ -105,20 +105,20 @@ def _expect_top(
     points=2,
     timeout=20.0,
 )
-def grade_top_k(g: Grader, top_products: Callable[..., Any]) -> None:
+async def grade_top_k(g: Grader, top_products: Callable[..., Any]) -> None:
     rng = random.Random(f"labkit/01.top_k/{g.seed}")
     catalogue = load_rows(g.dataset("tiny"), "products")
     rng.shuffle(catalogue)
-    _expect_top(g, top_products, catalogue, 10, f"the {len(catalogue)} catalogue products")
+    await _expect_top(g, top_products, catalogue, 10, f"the {len(catalogue)} catalogue products")
     ties = synthetic_products(2_000, g.seed, distinct=False)
-    _expect_top(g, top_products, ties, 25, "2,000 products with many equal sales counts")
+    await _expect_top(g, top_products, ties, 25, "2,000 products with many equal sales counts")
 
     k = 10
     for n in COUNT_SIZES:
         ops = OpCounter()
         products = synthetic_products(n, g.seed, distinct=True, ops=ops)
         ops.reset()
-        got = g.call(top_products, products, k)
+        got = await g.acall(top_products, products, k)
         seen = ops.counts()
         per_item = seen.ordering / n
         g.expect(
