@@ -112,6 +112,27 @@ def top_authors_pandas_unstable(db: Any, k: int = 10) -> pd.DataFrame:
     return counts.sort_values("posts", ascending=False, kind="stable").head(k)
 
 
+def top_authors_trace_off(db: Any, k: int = 10) -> list[dict[str, Any]]:
+    """The N+1 loop after switching the statement log off: it would read 0 statements."""
+    db.set_trace_callback(None)
+    return top_authors_n_plus_one(db, k)
+
+
+def top_authors_trace_off_after_one(db: Any, k: int = 10) -> list[dict[str, Any]]:
+    """One statement seen, then the log silenced for the N more."""
+    users = db.execute("SELECT id, name FROM users").fetchall()
+    db.set_trace_callback(lambda statement: None)
+    rows = []
+    for uid, name in users:
+        (n,) = db.execute(
+            "SELECT COUNT(*) FROM posts WHERE author_id = ? AND status = 'published'", (uid,)
+        ).fetchone()
+        if n:
+            rows.append({"author_id": uid, "name": name, "posts": n})
+    rows.sort(key=lambda r: (-r["posts"], r["author_id"]))
+    return rows[:k]
+
+
 _BY_K: dict[int, list[dict[str, Any]]] = {}
 
 
@@ -312,6 +333,8 @@ CASES = {
             "ties_by_newest": (top_authors_ties_by_newest,),
             "pandas_unstable_ties": (top_authors_pandas_unstable,),
             "memo_by_k": (top_authors_memo_by_k,),
+            "trace_callback_off": (top_authors_trace_off,),
+            "trace_off_after_one": (top_authors_trace_off_after_one,),
         },
         fits_default_seed=("hard_coded",),
     ),

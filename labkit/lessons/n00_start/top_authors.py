@@ -4,7 +4,8 @@ A first taste of the course's checks: the answer must be right (compared with th
 a fresh copy of the attempt's seeded data, and on a second copy with edge cases added: two
 authors with the same name and the same count, a tie at the k-th place, an author whose many
 drafts would win if drafts counted) *and* it must ask the database a constant number of times,
-counted with ``labkit.db.statement_log``.
+counted with ``labkit.db.statement_log``, which is checked to still be listening after every
+call (an answer that switches the trace callback off fails, and says why).
 """
 
 from __future__ import annotations
@@ -112,6 +113,21 @@ async def grade_top_authors(g: Grader, top_authors: Any) -> None:
             expected = top_authors_reference(db, k)
             with statement_log(db) as log:
                 got = await g.acall(top_authors, db, k)
+                statements = log.count
+                # independent evidence that the log still listens: one statement of ours
+                db.execute("SELECT 'labkit: is the statement log listening?'").fetchall()
+                listening = log.count == statements + 1
+            g.expect(
+                listening,
+                "your top_authors switched the statement log off (db.set_trace_callback "
+                "replaced or removed): this check counts your statements with it, so it cannot "
+                "grade this answer. Leave the connection's trace callback alone.",
+            )
+            g.expect(
+                statements >= 1,
+                f"top_authors(db, k={k}) sent no SQL statement to `db`, the one place the "
+                "posts are: the rows must come from the database you are given.",
+            )
             g.expect_equal(
                 got,
                 expected,
@@ -120,7 +136,6 @@ async def grade_top_authors(g: Grader, top_authors: Any) -> None:
                 "(two authors may share a name: group by id); most posts first, ties by the "
                 "smaller author_id; exactly k rows.",
             )
-            statements = log.count
             g.measure(
                 f"SQL statements (k={k})",
                 statements,
