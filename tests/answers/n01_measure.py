@@ -265,6 +265,23 @@ timing_own_logger = _timing_logging_with(
 )
 
 
+def memoize_resets_counts(key):
+    """No cache at all: calls every time, then rewrites the function's call counts to 1 each."""
+
+    def decorate(fn):
+        def wrapper(*args, **kwargs):
+            result = fn(*args, **kwargs)
+            calls = getattr(fn, "calls", None)
+            if calls is not None:
+                for k in calls:
+                    calls[k] = 1
+            return result
+
+        return wrapper
+
+    return decorate
+
+
 CASES: dict[str, Case] = {
     "01.measure": Case(
         stub=(measure_stub,),
@@ -802,6 +819,7 @@ CASES.update(
                 "truthiness_test": (memoize_truthiness,),
                 "one_cache_for_all_functions": (memoize_shared_cache,),
                 "bounded_to_16": (memoize_bounded,),
+                "resets_call_counts": (memoize_resets_counts,),
             },
         ),
         "01.bounded_lru": Case(

@@ -76,6 +76,17 @@ class CountedQuote:
         return cents + self.surcharge if cents else 0
 
 
+def _tallied(quote: CountedQuote, tally: Counter[tuple[int, str]]) -> Callable[..., int]:
+    """``quote`` as a plain function that also counts each call in ``tally`` (the grader's)."""
+
+    def shipping_quote(product: Row, country: str, *, request_id: int) -> int:
+        tally[(product["id"], country)] += 1
+        return quote(product, country, request_id=request_id)
+
+    shipping_quote.calls = quote.calls  # type: ignore[attr-defined]  # what the answer can see
+    return shipping_quote
+
+
 @exercise(
     "01.memoize",
     title="Memoise with an explicit key function",
@@ -95,10 +106,11 @@ async def grade_memoize(g: Grader, memoize: Callable[..., Any]) -> None:
     free_from = prices[len(prices) // 2]  # about half the calls ship free: results of 0
     shipping = CountedQuote(free_from)
     handling = CountedQuote(free_from, surcharge=199)  # a second function, its own cache
+    seen: Counter[tuple[int, str]] = Counter()  # the grader's own tally, out of the answer's reach
 
     decorator = await g.acall(memoize, product_key)
     g.expect(callable(decorator), "memoize(key) should return a decorator (a function)")
-    memo_shipping = await g.acall(decorator, shipping)
+    memo_shipping = await g.acall(decorator, _tallied(shipping, seen))
     memo_handling = await g.acall(decorator, handling)
     g.expect(
         callable(memo_shipping) and callable(memo_handling),
@@ -119,12 +131,18 @@ async def grade_memoize(g: Grader, memoize: Callable[..., Any]) -> None:
                 hint="Each decorated function needs its own cache, keyed by key(*args, **kwargs).",
             )
     keys = {(p["id"], c) for p, c in script}
-    worst = max(shipping.calls.values()) if shipping.calls else 0
+    g.expect(
+        shipping.calls == seen,
+        "the call counts of the function you decorated were changed by your code "
+        f"({sum(shipping.calls.values())} recorded, {sum(seen.values())} calls really made): "
+        "this check counts calls with them, so leave `.calls` alone.",
+    )
+    worst = max(seen.values()) if seen else 0
     g.measure(
         "underlying calls",
-        sum(shipping.calls.values()),
+        sum(seen.values()),
         target=f"= {len(keys)} (one per distinct key, {len(script)} calls made)",
-        ok=sum(shipping.calls.values()) == len(keys),
+        ok=sum(seen.values()) == len(keys),
         hint="Call the function only on a cache miss; key the cache with key(...), which "
         "ignores request_id.",
     )
