@@ -214,3 +214,29 @@ def test_rss_watch_warns_only_above_threshold() -> None:
         logger.removeHandler(handler)
     assert watch.warnings == 1
     assert [r.levelno for r in records] == [logging.INFO, logging.WARNING]
+
+
+LESSON_MODULES = "enrich|leak|memo|middleware|top_k|timing_rules|server_timing|top_authors"
+
+
+@pytest.mark.parametrize("name", ["00_start_here", "01_measure_first"])
+def test_student_notebook_reaches_no_reference_answer(name: str) -> None:
+    """No reference answer by name, and no lesson module object whose attributes hold one."""
+    import re
+    from pathlib import Path
+
+    import nbformat
+
+    import labkit.lessons.n00_start
+    import labkit.lessons.n01_measure
+    from labkit.grading.references import _CODES
+
+    assert labkit.lessons.n00_start.EXERCISES and labkit.lessons.n01_measure.EXERCISES
+    path = Path(__file__).resolve().parent.parent / "notebooks" / f"{name}.ipynb"
+    cells = nbformat.read(path, as_version=4).cells
+    code = "\n".join(c.source for c in cells if c.cell_type == "code")
+    marked = {qualified.split(".")[0] for qualified in _CODES.values()}
+    assert marked, "the lessons mark their reference answers"
+    assert not [m for m in marked if re.search(rf"\b{re.escape(m)}\b", code)]
+    module_import = rf"from labkit\.lessons\.n0[01]_\w+ import [\w, ]*\b({LESSON_MODULES})\b"
+    assert not re.search(module_import, code)
