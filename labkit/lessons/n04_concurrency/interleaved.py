@@ -10,11 +10,11 @@ the interval and the floor, never from one ratio, so the prose cannot contradict
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from labkit.timing import Comparison
+from labkit.timing.compare import NO_CLEAR_EFFECT, effect_word, noise_band
 from labkit.timing.stats import bootstrap_ratio_interval, median
 
 CONFIDENCE = 0.95
@@ -36,21 +36,15 @@ class Effect:
     runs: int
 
     @property
-    def beyond_noise(self) -> bool:
-        """The interval leaves out ×1 and does not lie inside the noise floor's band."""
-        if any(math.isnan(x) for x in (self.low, self.high, self.floor_low, self.floor_high)):
-            return False
-        if self.low <= 1.0 <= self.high:
-            return False
-        floor = max(self.floor_high, 1 / self.floor_low) if self.floor_low > 0 else math.inf
-        return not (1 / floor <= self.low and self.high <= floor)
+    def verdict(self) -> str:
+        """ "better", "worse" or "no clear effect": the course's one rule
+        (``labkit.timing.compare.effect_word``), from the interval and the noise floor only."""
+        return effect_word(self.low, self.high, noise=noise_band(self.floor_low, self.floor_high))
 
     @property
-    def verdict(self) -> str:
-        """ "better", "worse" or "no clear effect"."""
-        if not self.beyond_noise:
-            return "no clear effect"
-        return "better" if self.ratio > 1 else "worse"
+    def beyond_noise(self) -> bool:
+        """The interval leaves out ×1 and the noise floor's band."""
+        return self.verdict != NO_CLEAR_EFFECT
 
     def interval_text(self) -> str:
         return (
@@ -63,7 +57,7 @@ class Effect:
 
     def sentence(self, *, better: str = "faster", worse: str = "slower") -> str:
         """One sentence that says what the measurement supports, and no more."""
-        if self.verdict == "no clear effect":
+        if self.verdict == NO_CLEAR_EFFECT:
             return (
                 f"{self.variant} vs {self.baseline}: {self.interval_text()} — no clear effect: "
                 f"the interval includes ×1 or lies inside the noise floor "
