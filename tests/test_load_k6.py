@@ -134,3 +134,33 @@ def test_the_exported_script_runs_in_k6_against_the_lab_api(tmp_path: Path) -> N
     result = read_k6_points(tmp_path / "p.json", warmup=0.5)
     assert set(result.endpoints) == {"/api/users/1", "/api/products/2"}
     assert result.overall.count > 20 and result.overall.errors == 0
+
+
+def test_a_report_reads_k6_points_as_a_baseline_or_step(tmp_path: Path) -> None:
+    from labkit.load.result import LoadResult
+
+    path = tmp_path / "k6.json"
+    path.write_text(_point("2026-01-01T00:00:01Z", "/a", "200", 5.0) + "\n")
+    assert LoadResult.from_json(path).label == "k6"
+    summary = tmp_path / "summary.json"
+    summary.write_text(json.dumps({"metrics": {"http_reqs": {"count": 3}}, "root_group": {}}))
+    with pytest.raises(LoadError, match="--out json"):
+        LoadResult.from_json(summary)
+
+
+def test_labkit_loadtest_exports_the_k6_script_and_runs_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "load.js"
+    done = subprocess.run(
+        [sys.executable, "-m", "labkit", "loadtest", "http://127.0.0.1:9/", "--endpoints",
+         "/api/users/1", "--vus", "3", "--duration", "2", "--warmup", "0", "--export-k6",
+         str(target)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert _options(target.read_text()) == {
+        "vus": 3,
+        "duration": "2s",
+        "discardResponseBodies": True,
+        "maxRedirects": 0,
+    }
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["load.js"]  # no temporary left

@@ -38,7 +38,7 @@ def fresh_copy(
             remove_database(target)
             raise
         return target
-    source = ensure(size, seed).path
+    source = ensure(size, seed, quiet=True).path  # the copy is the caller's news, not the build
     try:
         src = open_readonly(source)
         try:
