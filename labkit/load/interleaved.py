@@ -24,6 +24,7 @@ from typing import Any, Final
 
 import pandas as pd
 
+from labkit.display import TextView
 from labkit.errors import LoadError
 from labkit.load.result import EndpointLoad, LoadResult
 from labkit.timing import stats
@@ -180,7 +181,7 @@ def measure_effect(
 
 
 @dataclass
-class InterleavedComparison:
+class InterleavedComparison(TextView):
     """Every run of every configuration, merged figures, each step's effect and the noise."""
 
     names: list[str]  # baseline first, then each cumulative step

@@ -25,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from labkit.display import TextView
 from labkit.errors import LoadError
 from labkit.load.result import LoadResult
 
@@ -67,7 +68,7 @@ def listen_for_profile_signals() -> None:
 
 
 @dataclass
-class ServerProfile:
+class ServerProfile(TextView):
     """What the server's worker did during the load: the pyinstrument session and the run."""
 
     session: Any  # pyinstrument.session.Session
