@@ -333,6 +333,33 @@ def test_threads_that_finish_or_wait_idle_are_fine() -> None:
         kept_pool.shutdown()
 
 
+def test_database_connection_threads_are_fine(tmp_path: Path) -> None:
+    import aiosqlite
+
+    path = tmp_path / "t.sqlite"
+
+    async def with_a_connection(values: list[int]) -> int:
+        async with aiosqlite.connect(path) as db:
+            cursor = await db.execute("SELECT ?", (sum(values),))
+            row = await cursor.fetchone()
+        assert row is not None
+        return int(row[0])
+
+    assert check("95.async_sum", with_a_connection).passed  # its thread ends as it closes
+    leaked: list[Any] = []
+
+    async def leaves_it_open(values: list[int]) -> int:
+        db = await aiosqlite.connect(path)
+        leaked.append(db)  # an idle connection thread is no work left running
+        return sum(values)
+
+    try:
+        assert check("95.async_sum", leaves_it_open).passed
+    finally:
+        for db in leaked:
+            db.stop()
+
+
 def test_a_task_left_running_fails_unless_the_exercise_allows_it() -> None:
     async def leaves_a_task(values: list[int]) -> int:
         async def late() -> None:
