@@ -546,3 +546,21 @@ def test_articles_are_proper_english() -> None:
     assert first_difference("5", 5) == "expected an int, got a str ('5')"
     assert first_difference([1], [1, 2]) == "expected 2 items, got 1"
     assert first_difference([1, 2], [1]) == "expected 1 item, got 2"
+
+
+def test_a_marker_above_a_library_decorator_marks_only_labkits_code() -> None:
+    import contextlib
+
+    from labkit.grading.references import reference_answer, same_code_as_reference
+
+    @reference_answer
+    @contextlib.asynccontextmanager
+    async def session_reference() -> Any:
+        yield 1
+
+    @contextlib.asynccontextmanager
+    async def learners_own_session() -> Any:
+        yield 2
+
+    assert same_code_as_reference(session_reference) is not None
+    assert same_code_as_reference(learners_own_session) is None

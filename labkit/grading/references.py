@@ -20,8 +20,10 @@ import contextvars
 import functools
 import inspect
 import sys
+import sysconfig
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import CodeType, MethodType, ModuleType
 from typing import Any, TypeVar
 
@@ -77,10 +79,28 @@ def _marked_member(member: Any, name: str) -> Any:
     return member
 
 
+_LABKIT_DIR = str(Path(__file__).resolve().parent.parent)
+_LIBRARY_DIRS = tuple(
+    str(Path(path).resolve())
+    for key in ("stdlib", "platstdlib", "purelib", "platlib")
+    if (path := sysconfig.get_paths().get(key))
+)
+
+
+def _is_ours(code: CodeType) -> bool:
+    """labkit's code, or code outside the installed libraries (a test's demo reference)."""
+    path = str(Path(code.co_filename).resolve())
+    return path.startswith(_LABKIT_DIR) or not path.startswith(_LIBRARY_DIRS)
+
+
 def _marked(fn: Callable[..., Any], name: str) -> Callable[..., Any]:
-    code = getattr(fn, "__code__", None)
-    if isinstance(code, CodeType):
-        _CODES[code] = name
+    # Only labkit's own code is a reference: a marker placed above another decorator
+    # (@asynccontextmanager, @lru_cache) must not register the library's shared wrapper code,
+    # or every learner answer using that decorator would look like a reference.
+    for inner in _unwrapped(fn):
+        code = getattr(inner, "__code__", None)
+        if isinstance(code, CodeType) and _is_ours(code):
+            _CODES[code] = name
     if inspect.iscoroutinefunction(fn):
 
         @functools.wraps(fn)
@@ -104,6 +124,14 @@ def _marked(fn: Callable[..., Any], name: str) -> Callable[..., Any]:
         return fn(*args, **kwargs)
 
     return wrapper
+
+
+def _unwrapped(fn: object) -> list[object]:
+    """``fn`` and the functions it wraps (``functools.wraps``'s ``__wrapped__``)."""
+    found = [fn]
+    while hasattr(found[-1], "__wrapped__") and len(found) < 10:
+        found.append(found[-1].__wrapped__)
+    return found
 
 
 def _note(name: str) -> None:
