@@ -78,7 +78,8 @@ def my_accepted(accept_encoding: str | None) -> set[str]:
     out = set()
     for part in (accept_encoding or "").split(","):
         name, _, params = part.partition(";")
-        if params.strip().replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000"):
+        key, _, value = params.strip().lower().partition("=")
+        if key == "q" and float(value) == 0:
             continue
         if name.strip():
             out.add(name.strip().lower())
@@ -158,6 +159,28 @@ async def stream_drops_last_batch(db: Any, sink: Any, batch_size: int) -> None:
         while len(rows := await cursor.fetchmany(batch_size + 7)) == batch_size + 7:
             for row in rows:
                 sink(row)
+
+
+async def stream_fixed_batch(db: Any, sink: Any, batch_size: int) -> None:
+    async with db.execute(STREAM_SQL) as cursor:
+        while rows := await cursor.fetchmany(5_000):  # ignores batch_size
+            for row in rows:
+                sink(row)
+
+
+_STREAM_MEMO: list[Any] = []
+
+
+async def stream_memo(db: Any, sink: Any, batch_size: int) -> None:
+    if not _STREAM_MEMO:  # the first table's rows, kept for every later call
+        _STREAM_MEMO.extend(await db.execute_fetchall(STREAM_SQL))
+    for row in _STREAM_MEMO:
+        sink(row)
+
+
+def stream_memo_factory() -> tuple[Any, ...]:
+    _STREAM_MEMO.clear()
+    return (stream_memo,)
 
 
 async def stream_stops_tracemalloc(db: Any, sink: Any, batch_size: int) -> None:
@@ -498,6 +521,37 @@ def compress_ignores_q(
     return body, {}
 
 
+def compress_case_sensitive(
+    body: bytes, accept_encoding: str | None, min_size: int = 1024
+) -> tuple[bytes, dict[str, str]]:
+    if len(body) < min_size:
+        return body, {}
+    offered = {p.split(";")[0].strip() for p in (accept_encoding or "").split(",")}
+    offered -= {p.split(";")[0].strip() for p in (accept_encoding or "").split(",") if "q=0" in p}
+    if "br" in offered:  # "GZIP" and "Br" are not recognised
+        return brotli.compress(body), {"Content-Encoding": "br"}
+    if "gzip" in offered:
+        return gzip.compress(body), {"Content-Encoding": "gzip"}
+    return body, {}
+
+
+def compress_q_zero_as_text(
+    body: bytes, accept_encoding: str | None, min_size: int = 1024
+) -> tuple[bytes, dict[str, str]]:
+    if len(body) < min_size:
+        return body, {}
+    offered = set()
+    for part in (accept_encoding or "").lower().split(","):
+        name, _, params = part.partition(";")
+        if params.strip() != "q=0":  # misses q=0.0 and q=0.000
+            offered.add(name.strip())
+    if "br" in offered:
+        return brotli.compress(body), {"Content-Encoding": "br"}
+    if "gzip" in offered:
+        return gzip.compress(body), {"Content-Encoding": "gzip"}
+    return body, {}
+
+
 def compress_fixed_threshold(
     body: bytes, accept_encoding: str | None, min_size: int = 1024
 ) -> tuple[bytes, dict[str, str]]:
@@ -542,6 +596,13 @@ _PRE_MADE_POOL = ThreadPoolExecutor(1, thread_name_prefix="made-before-the-check
 def encode_json_on_an_old_thread(rows: list[dict[str, Any]]) -> bytes:
     future = _PRE_MADE_POOL.submit(json.dumps, public_dicts(rows), separators=(",", ":"))
     return str(future.result()).encode()
+
+
+def encode_validated_json_on_a_thread(rows: list[dict[str, Any]]) -> bytes:
+    users = msgspec.convert(rows, list[PublicUserOrdered], strict=False)  # validated...
+    public = [msgspec.structs.asdict(u) for u in users]
+    with ThreadPoolExecutor(1) as pool:  # ...then encoded by json, on a worker thread
+        return pool.submit(json.dumps, public).result().encode()
 
 
 def public_dicts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -639,6 +700,25 @@ def skip_for_inverted(middleware_class: Any, paths: Any) -> Any:
     return build
 
 
+_SKIP_MEMO: dict[Any, Any] = {}
+
+
+def skip_for_memo(middleware_class: Any, paths: Any) -> Any:
+    """Remembers the class it built per middleware, whatever paths come later."""
+    if middleware_class not in _SKIP_MEMO:
+        _SKIP_MEMO[middleware_class] = skip_for_factory(middleware_class, paths)
+    return _SKIP_MEMO[middleware_class]
+
+
+def skip_for_memo_factory() -> tuple[Any, ...]:
+    _SKIP_MEMO.clear()
+    return (skip_for_memo,)
+
+
+def skip_for_health_always(middleware_class: Any, paths: Any) -> Any:
+    return skip_for_factory(middleware_class, {"/health", "/ready"})  # ignores paths
+
+
 def skip_for_twice(middleware_class: Any, paths: Any) -> Any:
     """Skips the probes, but wraps the middleware in itself: every other request pays twice."""
 
@@ -671,6 +751,8 @@ CASES = {
             "reads another connection": (stream_other_connection,),
             "bypasses the fetch counter": (stream_bypasses_counter,),
             "reads the table twice": (stream_reads_twice,),
+            "ignores batch_size (5,000)": (stream_fixed_batch,),
+            "rows kept from the first call": stream_memo_factory,
         },
     ),
     "05.keyset_batches": Case(
@@ -718,6 +800,8 @@ CASES = {
             "ignores q=0": (compress_ignores_q,),
             "threshold fixed at 1024": (compress_fixed_threshold,),
             "no Content-Encoding header": (compress_no_header,),
+            "case-sensitive names": (compress_case_sensitive,),
+            "q=0 compared as text": (compress_q_zero_as_text,),
         },
     ),
     "05.schema_encoder": Case(
@@ -731,6 +815,9 @@ CASES = {
                 encoder_factory(encode_json_on_an_old_thread),
             ),
             "remembers its first document": (encode_msgspec_memo,),
+            "validated, then json on a thread": (
+                encoder_factory(encode_validated_json_on_a_thread),
+            ),
             "orjson of whole rows (leaks email)": (encoder_factory(encode_orjson_raw),),
             "orjson without validation": (encoder_factory(encode_orjson_unvalidated),),
             "is_active as an int": (encoder_factory(encode_int_flag),),
@@ -746,6 +833,8 @@ CASES = {
             "prefix match": (skip_for_prefix,),
             "inverted": (skip_for_inverted,),
             "wrapped twice": (skip_for_twice,),
+            "remembers the first paths": skip_for_memo_factory,
+            "ignores the paths given": (skip_for_health_always,),
         },
     ),
 }

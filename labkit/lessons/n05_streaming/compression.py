@@ -71,6 +71,10 @@ ACCEPT_CASES: Final = (
     "deflate",
     "br;q=0, gzip",
     "gzip;q=0.5, br;q=0",
+    "GZIP",  # names are case-insensitive
+    "Br;Q=1, gzip",
+    "gzip;q=0.0, br;q=0.000",  # zero however it is written
+    "deflate, gzip;q=1.0",
 )
 
 
