@@ -256,3 +256,85 @@ def test_asgi_get_keeps_the_chunks_of_a_streamed_export(tmp_path: Path) -> None:
     assert status_a == status_b == 200
     assert b"".join(plain) == b"".join(streamed)
     assert len(plain) == 1 and len(streamed) == 2
+
+
+# ---- instruments the checks verify ---------------------------------------------------------------
+def test_memory_watch_sees_a_stop_a_restart_and_a_reset_peak() -> None:
+    import tracemalloc
+
+    from labkit.errors import InstrumentBlinded
+    from labkit.lessons.n05_streaming.memory_watch import MemoryWatch
+
+    watch = MemoryWatch()
+    watch.start()
+    held = [bytearray(1000) for _ in range(200)]
+    watch.sample()
+    del held
+    watch.finish()
+    assert watch.peak >= 200_000 and not tracemalloc.is_tracing()
+
+    def blinded(tamper: Any) -> str:
+        watch = MemoryWatch()
+        watch.start()
+        held = [bytearray(1000) for _ in range(200)]
+        watch.sample()
+        del held
+        tamper()
+        with pytest.raises(InstrumentBlinded) as caught:
+            watch.finish()
+        assert not tracemalloc.is_tracing()
+        return str(caught.value)
+
+    assert "switched off" in blinded(tracemalloc.stop)
+    assert "restarted" in blinded(lambda: (tracemalloc.stop(), tracemalloc.start()))
+    assert "peak was reset" in blinded(tracemalloc.reset_peak)
+
+
+def test_offsets_are_found_in_either_spelling_and_keyset_steps_stay_flat(tmp_path: Path) -> None:
+    from labkit.lessons.n05_streaming import statement_cost
+
+    assert statement_cost.skips_rows("SELECT * FROM t ORDER BY id LIMIT 10 OFFSET 20")
+    assert statement_cost.skips_rows("select * from t order by id limit 20, 10")
+    assert not statement_cost.skips_rows("SELECT * FROM t WHERE id > 20 ORDER BY id LIMIT 10")
+    path = make_users_db(tmp_path / "u.sqlite", 400, seed=3)
+    keyset_sql = [(f"SELECT * FROM users WHERE id > {k} ORDER BY id LIMIT 50", ()) for k in
+                  range(0, 400, 50)]  # fmt: skip
+    offset_sql = [(f"SELECT * FROM users ORDER BY id LIMIT 50 OFFSET {k}", ()) for k in
+                  range(0, 400, 50)]  # fmt: skip
+    flat = statement_cost.depth_growth(statement_cost.replay(path, keyset_sql), 50)
+    grows = statement_cost.depth_growth(statement_cost.replay(path, offset_sql), 50)
+    assert flat <= statement_cost.MAX_DEPTH_GROWTH < grows
+
+
+def test_leftovers_report_busy_threads_and_pending_tasks_not_idle_pool_workers() -> None:
+    from labkit.lessons.n05_streaming import leftovers
+
+    async def scenario() -> tuple[list[str], list[str], list[str]]:
+        before = leftovers.snapshot()
+        await asyncio.to_thread(lambda: None)  # leaves an idle pool worker: not work
+        idle = await leftovers.left_running(before)
+        before = leftovers.snapshot()
+        task = asyncio.ensure_future(asyncio.sleep(10))
+        pending = await leftovers.left_running(before)
+        assert task.cancelled() or task.cancelling()
+        before = leftovers.snapshot()
+        stop = threading.Event()
+        worker = threading.Thread(target=stop.wait, args=(5,), name="busy")
+        worker.start()
+        busy = await leftovers.left_running(before)
+        stop.set()
+        worker.join()
+        return idle, pending, busy
+
+    idle, pending, busy = run(scenario())
+    assert idle == [] and len(pending) == 1 and busy == ["thread 'busy'"]
+
+
+def test_installed_gzip_middleware_is_probed_on_a_stream() -> None:
+    from labkit.lessons.n05_streaming.gzip_probe import probe_gzip_streaming
+
+    chunks = [json.dumps([{"id": i, "k": "v" * 20} for i in range(200)]).encode()] * 5
+    probe = run(probe_gzip_streaming(chunks))
+    assert probe.chunks_produced == 5 and probe.raw_bytes == sum(map(len, chunks))
+    assert probe.body_messages >= 1 and 1 <= probe.produced_at_first_message <= 5
+    assert probe.streams == (probe.produced_at_first_message < 5 and probe.body_messages > 1)
