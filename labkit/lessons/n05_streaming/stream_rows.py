@@ -164,7 +164,7 @@ def verify_rows(g: Grader, run: StreamRun, expected: tuple[int, str]) -> None:
     timeout=20.0,
 )
 @blinding_is_not_yet
-async def grade_stream_rows(g: Grader, stream_users: Any) -> None:
+async def grade_stream_rows(g: Grader, answer: Any) -> None:
     folder = g.dataset("tiny").parent  # the check's private temp dir, cleaned up after it
     small = 2_000 + g.seed % 97  # rarely a whole number of batches
     tables = {  # name: (rows, seed, measured) — run in this order
@@ -178,13 +178,13 @@ async def grade_stream_rows(g: Grader, stream_users: Any) -> None:
     with g.excluded.pause():
         warm = make_users_db(folder / "users-warm-up.sqlite", MEMORY_BATCH * 3, g.seed)
     async with connect(warm) as db:
-        await stream_users_reference(db, RowDigest(), MEMORY_BATCH)
+        await stream_users(db, RowDigest(), MEMORY_BATCH)
     runs = {}
     for name, (rows, seed, measure) in tables.items():
         with g.excluded.pause():
             path = make_users_db(folder / f"users-{name}.sqlite", rows, seed)
             expected = expected_digest(path)
-        runs[name] = await stream_once(g, stream_users, path, rows, measure=measure)
+        runs[name] = await stream_once(g, answer, path, rows, measure=measure)
         verify_rows(g, runs[name], expected)
 
     small_run, large_run = runs["N"], runs["4N"]
@@ -221,6 +221,3 @@ async def grade_stream_rows(g: Grader, stream_users: Any) -> None:
         f"peak {small_peak / 1024:,.0f} KiB at {small:,} rows, "
         f"{large_peak / 1024:,.0f} KiB at {4 * small:,} rows (tracemalloc, re-started per table)"
     )
-
-
-stream_users_reference = stream_users  # the name the grade function uses for its warm-up
