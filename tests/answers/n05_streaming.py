@@ -303,6 +303,17 @@ async def keyset_reads_all_first(db: Any, table: str, batch_size: int) -> Any:
         yield rows
 
 
+async def keyset_first_batch_then_the_rest(db: Any, table: str, batch_size: int) -> Any:
+    batches = my_keyset(db, table, batch_size)
+    first = await anext(batches, None)
+    if first is None:
+        return
+    yield first  # the first batch at once, then everything else read before the next yield
+    rest = [rows async for rows in batches]
+    for rows in rest:
+        yield rows
+
+
 async def keyset_no_index(db: Any, table: str, batch_size: int) -> Any:
     last = 0  # `id + 0` hides the primary key: every batch scans from the start again
     while rows := await db.execute_fetchall(
@@ -398,6 +409,16 @@ async def export_header_every_batch(db: Any, fmt: Any, batch_size: int) -> Any:
 async def export_keeps_chunks(db: Any, fmt: Any, batch_size: int) -> Any:
     chunks = [chunk async for chunk in my_export(db, fmt, batch_size)]
     for chunk in chunks:  # the right chunks, all yielded at the end
+        yield chunk
+
+
+async def export_bracket_then_the_rest(db: Any, fmt: Any, batch_size: int) -> Any:
+    chunks = [chunk async for chunk in my_export(db, fmt, batch_size)]
+    if not chunks:
+        return
+    yield chunks[0][:1]  # "[" (or a first byte) at once, looks like streaming...
+    yield chunks[0][1:]
+    for chunk in chunks[1:]:  # ...but every other chunk waited for the whole table
         yield chunk
 
 
@@ -763,6 +784,7 @@ CASES = {
             "OFFSET pages": (keyset_offset,),
             "LIMIT offset, count": (keyset_limit_comma,),
             "reads every batch first": (keyset_reads_all_first,),
+            "first batch, then reads the rest": (keyset_first_batch_then_the_rest,),
             "keyset without the index": (keyset_no_index,),
             "yields an empty last batch": (keyset_empty_last_batch,),
             "memo by table": keyset_memo_factory,
@@ -779,6 +801,7 @@ CASES = {
         alternatives=[(export_with_json_module,)],
         wrong={
             "keeps every chunk for the end": (export_keeps_chunks,),
+            "first byte early, the rest at the end": (export_bracket_then_the_rest,),
             "LIMIT offset, count": (export_limit_comma,),
             "str chunks": (export_str_chunks,),
             "empty CSV without header": (export_csv_empty_without_header,),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import aiosqlite
 
@@ -15,6 +15,8 @@ from labkit.grading import Grader
 from labkit.lessons.n05_streaming import leftovers
 from labkit.lessons.n05_streaming.tables import FetchCounter, count_fetches
 
+MIN_SHARE_BEFORE_END: Final = 0.5  # streamed batch by batch, this is (batches - 1) / batches
+
 
 @dataclass
 class Yielded:
@@ -22,6 +24,14 @@ class Yielded:
 
     items: list[Any] = field(default_factory=list)
     fetched_before: list[int] = field(default_factory=list)
+
+    def share_before_end(self, sizes: list[int], table_rows: int) -> float:
+        """Share of the output (``sizes`` per item) yielded before the table's last rows were
+        read: near 1 when each batch goes out as it is read, 0 when everything waits for the end
+        (even after a first chunk sent early)."""
+        total = sum(sizes)
+        early = sum(n for n, f in zip(sizes, self.fetched_before, strict=True) if f < table_rows)
+        return early / total if total else 1.0
 
 
 async def drain(

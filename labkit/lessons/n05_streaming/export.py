@@ -1,8 +1,9 @@
 """05.export_stream — stream the users export as JSON, NDJSON and CSV, chunk by chunk.
 
 The check drains the answer for each format (each with its own batch size), an empty table
-for each format, and counts: the chunks, the rows fetched before the first chunk arrived (an
-export that keeps every chunk and yields them at the end has read the whole table by then),
+for each format, and counts: the chunks, the share of the body yielded before the table's last
+rows were read (an export that keeps its chunks and yields them at the end — even after an
+early "[" — has read the whole table by then),
 and the statements it sent (no offset, whichever way it is spelled; one per batch).
 """
 
@@ -21,7 +22,7 @@ import orjson
 from labkit.db import connect
 from labkit.grading import Grader, exercise, reference_answer
 from labkit.lessons.n05_streaming import statement_cost
-from labkit.lessons.n05_streaming.collect import drain_counted
+from labkit.lessons.n05_streaming.collect import MIN_SHARE_BEFORE_END, drain_counted
 from labkit.lessons.n05_streaming.keyset import keyset_batches
 from labkit.lessons.n05_streaming.tampering import blinding_is_not_yet
 
@@ -132,14 +133,13 @@ async def grade_export_stream(g: Grader, answer: Any) -> None:
             g.expect_equal(
                 parsed(g, fmt, body), expected, what=f"{fmt} export ({len(rows)} users, id order)"
             )
-            data_chunks = [n for c, n in zip(got.items, got.fetched_before, strict=True) if c]
-            first = data_chunks[0] if data_chunks else 0
+            early = got.share_before_end([len(c) for c in got.items], len(rows))
             g.measure(
-                f"{fmt}: rows read before the first chunk arrived",
-                first,
-                target=f"≤ {2 * size} (one batch of {size})",
-                ok=first <= 2 * size,
-                hint="The whole table was read before anything was sent: yield each batch as "
+                f"{fmt}: bytes yielded before the table's last rows were read",
+                f"{early:.0%}",
+                target=f"≥ {MIN_SHARE_BEFORE_END:.0%} (each batch as soon as it is encoded)",
+                ok=early >= MIN_SHARE_BEFORE_END,
+                hint="The chunks waited until the whole table was read: yield each batch as "
                 "soon as it is encoded instead of keeping the chunks for the end.",
             )
             g.measure(

@@ -21,7 +21,7 @@ import aiosqlite
 from labkit.db import connect
 from labkit.grading import Grader, exercise, reference_answer
 from labkit.lessons.n05_streaming import statement_cost
-from labkit.lessons.n05_streaming.collect import drain_counted
+from labkit.lessons.n05_streaming.collect import MIN_SHARE_BEFORE_END, drain_counted
 from labkit.lessons.n05_streaming.tables import FetchCounter
 from labkit.lessons.n05_streaming.tampering import blinding_is_not_yet
 
@@ -173,6 +173,15 @@ async def grade_keyset_batches(g: Grader, answer: Any) -> None:
                 ok=first <= 2 * size,
                 hint="The whole table was read before the first yield: query one batch, "
                 "yield it, then query the next.",
+            )
+            early = got.share_before_end([len(b) for b in got_batches], rows)
+            g.measure(
+                f"rows yielded before the table's last rows were read ({what})",
+                f"{early:.0%}",
+                target=f"≥ {MIN_SHARE_BEFORE_END:.0%} (each batch as soon as it is read)",
+                ok=early >= MIN_SHARE_BEFORE_END,
+                hint="Most batches waited until the whole table was read: yield each batch "
+                "before querying the next.",
             )
             verify_statements(g, path, what, fetches, rows, size)
         await db.execute("DELETE FROM users WHERE id > 0")
