@@ -42,7 +42,7 @@ def grade_sorted(g: Grader, sort_copy: Any) -> None:
 
 @DEMO.exercise("95.async_sum", title="Sum, asynchronously", answers=("asum",), timeout=5.0)
 async def grade_async_sum(g: Grader, asum: Any) -> None:
-    values = random.Random(g.seed).sample(range(100), 5)
+    values = random.Random(g.seed).sample(range(10**6), 5)  # wide: no two seeds share a sum
     got = await g.acall(asum, values)
     g.expect_equal(got, sum(values), what="sum")
 
@@ -147,7 +147,7 @@ def sort_copy(values: list[int]) -> list[int]:
 def test_constants_copied_from_a_result_card_fail_the_next_attempt() -> None:
     first = check("95.async_sum", lambda values: sum(values))
     assert first.passed and first.seed is not None
-    values = random.Random(first.seed).sample(range(100), 5)
+    values = random.Random(first.seed).sample(range(10**6), 5)
     typed_in = sum(values)
 
     def hard_coded(values: list[int]) -> int:
