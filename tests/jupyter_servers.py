@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
+import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
@@ -50,3 +54,37 @@ def answers(url: str, *, ok: tuple[int, ...] = (200,)) -> bool:
         return exc.code in ok
     except OSError:
         return False
+
+
+@contextlib.contextmanager
+def server_process(
+    command: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    log: Path,
+    ready_url: str,
+    what: str,
+    cwd: Path | None = None,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``command`` in its own session with its output in ``log``; yield once ``ready_url``
+    answers 200; stop it — and whatever it started (kernels, spawned servers) — afterwards."""
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            list(command),
+            cwd=cwd,
+            env=dict(env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            wait_until(lambda: answers(ready_url), timeout=60, what=what)
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)  # anything left in its session

@@ -12,7 +12,6 @@ import json
 import os
 import secrets
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +21,7 @@ import nbformat
 import pytest
 
 from labkit.app.server import free_port
-from tests.jupyter_servers import CHROMIUM_ARGS, answers, chromium, wait_until
+from tests.jupyter_servers import CHROMIUM_ARGS, chromium, server_process
 
 ROOT = Path(__file__).resolve().parent.parent
 BROWSER = chromium()
@@ -76,37 +75,20 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         "PYTHONPATH": str(ROOT),
     }
     env.pop("LABKIT_STRICT", None)
-    log = open(root.parent / "lab.log", "wb")  # noqa: SIM115 - handed to the server
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jupyter",
-            "lab",
-            "--no-browser",
-            "--allow-root",
-            f"--port={port}",
-            "--ip=127.0.0.1",
-            f"--ServerApp.token={token}",
-            f"--ServerApp.root_dir={root}",
-            "--ServerApp.port_retries=0",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
     url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: answers(f"{url}/api/status?token={token}"), timeout=60, what="lab")
+    command = [
+        sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", f"--port={port}",
+        "--ip=127.0.0.1", f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}",
+        "--ServerApp.port_retries=0",
+    ]  # fmt: skip
+    with server_process(
+        command,
+        env=env,
+        log=root.parent / "lab.log",
+        ready_url=f"{url}/api/status?token={token}",
+        what="JupyterLab",
+    ):
         yield Lab(url, token, root)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
 
 
 def run_all(lab: Lab, name: str, shots: Path) -> tuple[nbformat.NotebookNode, str]:

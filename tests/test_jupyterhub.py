@@ -21,7 +21,6 @@ import os
 import secrets
 import shutil
 import sqlite3
-import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
@@ -33,7 +32,7 @@ import pytest
 
 from labkit.app.server import free_port
 from labkit.deploy import example
-from tests.jupyter_servers import answers, wait_until
+from tests.jupyter_servers import server_process
 
 ROOT = Path(__file__).resolve().parent.parent
 USERS = ("labkit-learner-a", "labkit-learner-b")
@@ -99,26 +98,16 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
         "LABKIT_HUB_URL": f"http://127.0.0.1:{port}",
         "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
     }
-    log = open(work / "hub.log", "wb")  # noqa: SIM115 - handed to the hub
-    process = subprocess.Popen(
-        [str(HUB), "-f", str(config)],
-        cwd=work,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
     url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(lambda: answers(f"{url}/hub/api/"), timeout=60, what="JupyterHub")
+    with server_process(
+        [str(HUB), "-f", str(config)],
+        env=env,
+        log=work / "hub.log",
+        ready_url=f"{url}/hub/api/",
+        what="JupyterHub",
+        cwd=work,
+    ):
         yield Hub(url, token, course)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 async def _start_server(session: aiohttp.ClientSession, hub: Hub, user: str) -> None:
