@@ -84,7 +84,7 @@ def _writable_file(option: str, path: Path) -> None:
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise GradingError(f"{option} {path}: the folder {parent} does not exist")
-    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+    if not _can_write_in(parent) or (path.exists() and not os.access(path, os.W_OK)):
         raise GradingError(f"{option} {path}: not writable")
 
 
@@ -92,12 +92,23 @@ def _writable_folder(option: str, path: Path) -> None:
     if path.exists():
         if not path.is_dir():
             raise GradingError(f"{option} {path}: exists and is not a folder")
-        if not os.access(path, os.W_OK):
+        if not _can_write_in(path):
             raise GradingError(f"{option} {path}: not writable")
         return
     parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir() or not os.access(parent, os.W_OK):
+    if not parent.is_dir() or not _can_write_in(parent):
         raise GradingError(f"{option} {path}: cannot create it in {parent}")
+
+
+def _can_write_in(folder: Path) -> bool:
+    """Tried, not asked: ``os.access`` says yes to root even on a read-only file system."""
+    import tempfile
+
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
 
 
 def run(args: argparse.Namespace) -> int:
