@@ -230,9 +230,8 @@ def run_job(job: Job) -> dict[str, Any]:
                     cwd=str(run.work),
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL
-                    if not os.environ.get("LABKIT_GRADING_DEBUG")
-                    else None,
+                    # LABKIT_GRADING_DEBUG=1 shows the kernel's stderr (a kernel that won't start)
+                    stderr=None if os.environ.get("LABKIT_GRADING_DEBUG") else subprocess.DEVNULL,
                 )
             )
             if not ran:
