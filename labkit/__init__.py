@@ -17,16 +17,20 @@ __version__ = "0.1.0"
 # public name -> module that defines it
 _LAZY = {
     "check": "labkit.grading",
+    "calibration": "labkit.predictions",
     "check_all": "labkit.grading",
+    "prediction": "labkit.predictions",
     "progress": "labkit.grading",
     "request_timing": "labkit.load",
 }
 
 __all__ = [
     "__version__",
+    "calibration",
     "check",
     "check_all",
     "load_ipython_extension",
+    "prediction",
     "progress",
     "request_timing",
 ]

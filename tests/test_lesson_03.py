@@ -11,14 +11,28 @@ import cachetools
 import pytest
 
 from labkit.async_cache import async_cached
-from labkit.lessons.n03_caching import reference
-from labkit.lessons.n03_caching.replay import blob_workload, replay_aside, replay_bytes
+from labkit.data import fresh_copy
+from labkit.db import connect
+from labkit.lessons.n03_caching.aside import cached_get
+from labkit.lessons.n03_caching.bounded import make_product_cache
+from labkit.lessons.n03_caching.invalidation import _reader_before_writes
+from labkit.lessons.n03_caching.lease import guarded_get, invalidate, slow_reader_race
+from labkit.lessons.n03_caching.replay import (
+    blob_workload,
+    product_workload,
+    replay_aside,
+    replay_bytes,
+    replay_products,
+)
+from labkit.lessons.n03_caching.single_flight import make_single_flight
 from labkit.lessons.n03_caching.stores import JsonL2, open_l2
+from labkit.lessons.n03_caching.warming import make_ties
 from labkit.lessons.n03_caching.workload import (
     CountingLoader,
     FakeClock,
     HitCounter,
     MemoryL2,
+    fetch_product,
     product_key,
     zipf_trace,
 )
@@ -49,7 +63,11 @@ def test_replay_bytes_counts_bound_and_expiry() -> None:
     values, trace = blob_workload(3, keys=40, n=300)
     clock = FakeClock()
     bounded = replay_bytes(
-        reference.make_product_cache(10_000, 20, clock), clock, values, trace, ttl=20
+        cachetools.TTLCache(maxsize=10_000, ttl=20, timer=clock, getsizeof=len),
+        clock,
+        values,
+        trace,
+        ttl=20,
     )
     assert bounded.max_bytes_held <= 10_000
     assert bounded.expired_served == 0 and bounded.wrong_values == 0
@@ -63,11 +81,11 @@ def test_replay_bytes_counts_bound_and_expiry() -> None:
 def test_replay_aside_labels_and_loads() -> None:
     truth = {i: {"id": i} for i in range(1, 11)}
     trace = [1, 2, 1, 1, 3, 2]
-    got = asyncio.run(replay_aside(reference.cached_get, {}, truth, trace))
+    got = asyncio.run(replay_aside(cached_get, {}, truth, trace))
     assert (got.counter.hits, got.loads, got.dishonest_labels, got.wrong_products) == (3, 3, 0, [])
 
     async def lying(pid: int, cache: Any, load: Any) -> tuple[object, str]:
-        product, _ = await reference.cached_get(pid, cache, load)
+        product, _ = await cached_get(pid, cache, load)
         return product, "hit"
 
     lied = asyncio.run(replay_aside(lying, {}, truth, trace))
@@ -101,7 +119,7 @@ def test_reference_single_flight_shares_one_load() -> None:
     load = CountingLoader({7: "seven"}, delay=0.005)
 
     async def scenario() -> list[object]:
-        get = reference.make_single_flight(load)
+        get = make_single_flight(load)
         return list(await asyncio.gather(*(get(7) for _ in range(100))))
 
     assert asyncio.run(scenario()) == ["seven"] * 100
@@ -178,3 +196,126 @@ def test_json_l2_round_trip_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     other = open_l2(tmp_path / "l2")
     asyncio.run(l2.set("k", [1, 2]))
     assert asyncio.run(other.get("k")) == [1, 2]
+
+
+def test_replay_products_counts_budget_staleness_and_foreign_hits() -> None:
+    catalogue, events = product_workload(5)
+    assert sum(kind == "write" for kind, _ in events) > 10  # writes happen on every seed
+    clock = FakeClock()
+    ok = replay_products(
+        make_product_cache(12_000, 15.5, clock), clock, catalogue, events, max_stale=15.5
+    )
+    assert ok.max_bytes_held <= 12_000 and ok.over_stale == 0 and ok.wrong_values == 0
+    assert 0 < ok.hits < ok.requests
+    clock = FakeClock()
+    by_fields: Any = cachetools.TTLCache(maxsize=12_000, ttl=15.5, timer=clock, getsizeof=len)
+    assert (
+        replay_products(by_fields, clock, catalogue, events, max_stale=15.5).max_bytes_held > 12_000
+    )
+    clock = FakeClock()
+    too_long = make_product_cache(12_000, 40, clock)
+    assert replay_products(too_long, clock, catalogue, events, max_stale=15.5).over_stale > 0
+    clock = FakeClock()
+    prefilled: dict[str, object] = dict(catalogue)
+    assert replay_products(prefilled, clock, catalogue, events, max_stale=15.5).foreign_hits > 0  # type: ignore[arg-type]
+
+
+def test_replay_aside_sees_answers_that_ignore_the_cache() -> None:
+    truth = {i: {"id": i} for i in range(1, 6)}
+    mine: dict[int, object] = {}
+
+    async def own_memo(pid: int, cache: Any, load: Any) -> tuple[object, str]:
+        if pid not in mine:
+            mine[pid] = await load(pid)
+            return mine[pid], "miss"
+        return mine[pid], "hit"
+
+    got = asyncio.run(replay_aside(own_memo, {}, truth, [1, 2, 1, 2]))
+    assert (got.outside_hits, got.not_stored) == (2, 2)
+
+
+def test_slow_reader_race_leaves_a_stale_entry_unless_versions_guard_it() -> None:
+    async def scenario(guarded: bool) -> bool:
+        database = {7: {"id": 7, "price_cents": 100}}
+        cache: dict[str, Any] = {}
+        versions: dict[str, int] = {}
+
+        async def fetch() -> Any:
+            return dict(database[7])
+
+        async def write() -> None:
+            database[7] = {"id": 7, "price_cents": 200}
+            invalidate(cache, versions, 7)
+
+        async def read(slow: Any) -> Any:
+            if guarded:
+                return await guarded_get(7, cache, versions, slow)
+            return await cached_get(7, cache, slow)
+
+        outcome = await slow_reader_race(read, fetch, write, lambda: cache.get(product_key(7)))
+        assert outcome.reader_got[0] == {"id": 7, "price_cents": 100}  # true when it was read
+        return outcome.stale
+
+    assert asyncio.run(scenario(guarded=False)) is True
+    assert asyncio.run(scenario(guarded=True)) is False
+
+
+def test_reader_runs_before_each_write_and_commit(tmp_path: Path) -> None:
+    path = fresh_copy(size="tiny", seed=3, dest=tmp_path / "t.sqlite")
+
+    async def scenario() -> tuple[int, int, Any]:
+        async with connect(path) as db:
+            seen: list[int] = []
+
+            async def reader() -> None:
+                seen.append(1)
+
+            with _reader_before_writes(db, reader) as ran:
+                await (await db.execute("SELECT 1")).close()  # a read: no reader
+                async with db.execute("UPDATE products SET stock = 1 WHERE id = 1"):
+                    pass
+                await db.commit()
+            assert "execute" not in db.__dict__ and "commit" not in db.__dict__
+            return ran[0], len(seen), await fetch_product(db, 1)
+
+    ran, seen, row = asyncio.run(scenario())
+    assert (ran, seen) == (2, 2) and row is not None and row["stock"] == 1
+
+
+def test_tie_fixture_cuts_inside_a_tie_group(tmp_path: Path) -> None:
+    path = fresh_copy(size="tiny", seed=11, dest=tmp_path / "t.sqlite")
+    n = asyncio.run(make_ties(path, 11))
+
+    async def views() -> list[int]:
+        async with (
+            connect(path) as db,
+            db.execute("SELECT view_count FROM products ORDER BY view_count DESC, id") as cursor,
+        ):
+            return [int(row[0]) for row in await cursor.fetchall()]
+
+    ordered = asyncio.run(views())
+    assert 0 < n < len(ordered) and ordered[n - 1] == ordered[n]  # the tie straddles the cut
+
+
+@pytest.mark.parametrize(
+    ("exercise_id", "wrong"),
+    [
+        ("03.cache_aside", "memo_by_id"),
+        ("03.cache_aside", "global_cache"),
+        ("03.bounded_cache", "one_global_cache"),
+        ("03.two_layer", "global_l1"),
+        ("03.warming", "memo_by_n"),
+    ],
+)
+def test_state_kept_across_calls_fails_the_first_and_the_second_check(
+    exercise_id: str, wrong: str
+) -> None:
+    """One answer object (its global state kept) checked twice in a row: neither check passes."""
+    from labkit.grading import run_check
+    from labkit.grading.registry import get_exercise
+    from tests.answers import materialise
+    from tests.answers.n03_caching import CASES
+
+    answers = materialise(CASES[exercise_id].wrong[wrong])  # made once: state survives
+    verdicts = [run_check(get_exercise(exercise_id), answers, seed=s).passed for s in (42, 43)]
+    assert verdicts == [False, False]

@@ -13,9 +13,11 @@ def test_public_names_are_sorted_and_deliberate() -> None:
     assert labkit.__all__ == sorted(labkit.__all__)
     assert set(labkit.__all__) == {
         "__version__",
+        "calibration",
         "check",
         "check_all",
         "load_ipython_extension",
+        "prediction",
         "progress",
         "request_timing",
     }

@@ -34,6 +34,7 @@ class SharedStore(Protocol):
     async def set(self, key: str, value: bytes, ttl: float) -> None: ...
     async def delete(self, key: str) -> None: ...
     async def incr(self, key: str, ttl: float) -> int: ...
+    async def counter(self, key: str) -> int: ...
 
 
 class DiskStore:
@@ -58,6 +59,10 @@ class DiskStore:
 
     async def delete(self, key: str) -> None:
         self._cache.delete(key)
+
+    async def counter(self, key: str) -> int:
+        """The value ``incr`` has counted to (0 before the first)."""
+        return int(self._cache.get(key, 0))
 
     async def incr(self, key: str, ttl: float) -> int:
         with self._cache.transact():
@@ -105,6 +110,9 @@ class RedisStore:
     async def delete(self, key: str) -> None:
         await self._client().delete(key)
 
+    async def counter(self, key: str) -> int:
+        return int(await self._client().get(key) or 0)
+
     async def incr(self, key: str, ttl: float) -> int:
         pipe = self._client().pipeline()
         pipe.incr(key)
@@ -121,11 +129,23 @@ def shared_store(directory: Path) -> SharedStore:
     return DiskStore(directory)
 
 
-class LayeredCache:
-    """Cache-aside over L1 (in-process) and L2 (shared), with invalidation on write.
+GENERATION_TTL = 24 * 3600.0
+"""Seconds a key's shared generation number lives: far longer than any cached value, so a
+generation never restarts while a value stored under an older one could still be read."""
 
-    Values are JSON-able objects; L2 keeps them as orjson bytes. A generation number per key
-    keeps a load that started before an invalidation from writing its stale value back.
+
+class LayeredCache:
+    """Cache-aside over L1 (in-process) and L2 (shared), with invalidation on write that every
+    worker process honours.
+
+    Each key has a generation number kept in the shared store (``gen:<key>``), raised by every
+    invalidation. L2 values are stored under the generation they were loaded in
+    (``<key>@<generation>``) and L1 entries remember theirs; every read first asks the shared
+    store for the key's current generation, so after an acknowledged write no worker serves a
+    value from before it — not from its own L1, not from L2. A load that started before the
+    write stores its value under the old generation, where nobody reads it (versioned keys).
+    If the shared store cannot be read, the cache is bypassed (fail open: the request is served
+    from the database, never from an L1 that may be stale).
     """
 
     def __init__(
@@ -138,69 +158,90 @@ class LayeredCache:
         ttl: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.l1: TTLCache[str, Any] = TTLCache(maxsize=l1_size, ttl=l1_ttl, timer=clock)
+        self.l1: TTLCache[str, tuple[int, Any]] = TTLCache(maxsize=l1_size, ttl=l1_ttl, timer=clock)
         self.l2 = store
         self.ttl = ttl
         self.counters = counters
-        self._generation: dict[str, int] = {}
+        self._local_generation: dict[str, int] = {}  # without a shared store: one process
 
-    async def get(self, key: str) -> tuple[Any, str | None]:
-        """(value, layer) where layer is "l1", "l2" or None for a miss."""
+    async def generation(self, key: str) -> int | None:
+        """The key's current generation; ``None`` when the shared store cannot say."""
+        if self.l2 is None:
+            return self._local_generation.get(key, 0)
+        found = await self._l2_call(self.l2.counter(f"gen:{key}"), failed=None)
+        return found if isinstance(found, int) else None
+
+    async def get(self, key: str) -> tuple[Any, str | None, int | None]:
+        """(value, layer, generation): layer "l1", "l2" or None for a miss; generation ``None``
+        when freshness cannot be checked (then the caller must not use or fill the cache)."""
         started = time.perf_counter()
         try:
-            if key in self.l1:
-                return self.l1[key], "l1"
+            generation = await self.generation(key)
+            if generation is None:
+                return None, None, None
+            entry = self.l1.get(key)
+            if entry is not None:
+                if entry[0] == generation:
+                    return entry[1], "l1", generation
+                self.l1.pop(key, None)  # invalidated by a write, maybe in another worker
+                self.counters.add("cache_l1_outdated")
             if self.l2 is not None:
-                raw = await self._l2_call(self.l2.get(key))
+                raw = await self._l2_call(self.l2.get(f"{key}@{generation}"))
                 if raw is not None:
                     value = orjson.loads(raw)
-                    self.l1[key] = value  # L1 filled from L2
-                    return value, "l2"
-            return None, None
+                    self.l1[key] = (generation, value)  # L1 filled from L2
+                    return value, "l2", generation
+            return None, None, generation
         finally:
             request_metrics().cache_seconds += time.perf_counter() - started
 
-    async def set(self, key: str, value: Any, generation: int | None = None) -> None:
-        if generation is not None and generation != self._generation.get(key, 0):
+    async def set(self, key: str, value: Any, generation: int) -> None:
+        """Store a value loaded while ``generation`` was current (a value loaded before a later
+        invalidation lands under the old generation and is never read)."""
+        if self.l2 is None and generation != self._local_generation.get(key, 0):
             self.counters.add("cache_stale_writes_skipped")
             return
-        self.l1[key] = value
+        self.l1[key] = (generation, value)
         if self.l2 is not None:
-            await self._l2_call(self.l2.set(key, orjson.dumps(value), self.ttl))
-
-    def generation(self, key: str) -> int:
-        return self._generation.get(key, 0)
+            await self._l2_call(self.l2.set(f"{key}@{generation}", orjson.dumps(value), self.ttl))
 
     async def invalidate(self, key: str) -> None:
-        """Drop ``key`` from every layer (called on every write to what it caches)."""
-        self._generation[key] = self._generation.get(key, 0) + 1
+        """Make every layer of every worker forget ``key`` (called after every committed write
+        to what it caches, before the write is acknowledged)."""
         self.l1.pop(key, None)
-        if self.l2 is not None:
-            await self._l2_call(self.l2.delete(key))
+        if self.l2 is None:
+            self._local_generation[key] = self._local_generation.get(key, 0) + 1
+        else:
+            await self._l2_call(self.l2.incr(f"gen:{key}", GENERATION_TTL))
         self.counters.add("cache_invalidations")
 
-    async def _l2_call(self, call: Awaitable[Any]) -> Any:
+    async def _l2_call(self, call: Awaitable[Any], failed: Any = None) -> Any:
         try:
             return await call
         except Exception as exc:  # fail open: a broken shared cache must not fail the request
             self.counters.add("cache_errors")
             if self.counters["cache_errors"] == 1:
                 log.warning("shared cache unavailable, serving without it: %s", exc)
-            return None
+            return failed
 
     async def get_or_load(
         self, key: str, load: Callable[[], Awaitable[Any]], flight: SingleFlight | None
     ) -> tuple[Any, str]:
-        """Cache-aside: (value, "hit" | "miss"); ``load`` runs on a miss, shared via ``flight``."""
-        value, layer = await self.get(key)
+        """Cache-aside: (value, "hit" | "miss" | "bypass"); ``load`` runs on a miss, shared via
+        ``flight``."""
+        value, layer, generation = await self.get(key)
         if layer is not None:
             self.counters.add(f"cache_hits_{layer}")
             request_metrics().cache_status = "hit"
             return value, "hit"
+        if generation is None:
+            self.counters.add("cache_bypassed")
+            request_metrics().cache_status = "bypass"
+            return await load(), "bypass"
         self.counters.add("cache_misses")
         request_metrics().cache_status = "miss"
-        generation = self.generation(key)
-        value = await (flight.run(key, load) if flight is not None else load())
+        flight_key = f"{key}@{generation}"  # a load from before a write is not shared after it
+        value = await (flight.run(flight_key, load) if flight is not None else load())
         if value is not None:
             await self.set(key, value, generation)
         return value, "miss"

@@ -33,6 +33,8 @@ import psutil
 
 from labkit.app.database import prepare_working_copy
 from labkit.app.factory import default_dataset
+from labkit.app.runtime import resolve as resolve_runtime
+from labkit.app.runtime import uvicorn_arguments
 from labkit.app.toggles import Toggles
 from labkit.display import TextView
 from labkit.errors import ServerError
@@ -96,7 +98,9 @@ class LabServer:
 
     ``workers > 1`` uses ``uvicorn --workers N`` (not the deprecated ``uvicorn.workers``,
     uvicorn #2302). ``shared_limits`` (default: on with several workers) keeps rate-limit
-    counts in the shared store; turn it off to see each worker count on its own.
+    counts in the shared store; turn it off to see each worker count on its own. ``runtime``
+    picks uvicorn's event loop and HTTP parser (``labkit.app.runtime``): ``"uvloop"``
+    (uvloop + httptools, the default where installed) or ``"asyncio"`` (asyncio + h11).
     """
 
     def __init__(
@@ -111,7 +115,9 @@ class LabServer:
         shared_limits: bool | None = None,
         slow_ms: float = 200.0,
         startup_timeout: float = 30.0,
+        runtime: str | None = None,
     ) -> None:
+        self.runtime = resolve_runtime(runtime)
         if workers < 1:
             raise ServerError(f"workers must be at least 1, got {workers}")
         self.toggles = Toggles.parse(optimize)
@@ -167,6 +173,7 @@ class LabServer:
             sys.executable, "-m", "labkit.app.launch", "labkit.app.entry:app_from_env", "--factory",
             "--host", self.host, "--port", str(self.port), "--workers", str(self.workers),
             "--log-level", "warning", "--no-access-log", "--timeout-graceful-shutdown", "3",
+            *uvicorn_arguments(self.runtime),
         ]  # fmt: skip
         log = open(Path(workdir) / "server.log", "wb")  # noqa: SIM115 - handed to the child
         try:
@@ -245,7 +252,10 @@ class LabServer:
 
     def __repr__(self) -> str:
         state = f"running at {self.url}" if self.running else "stopped"
-        return f"<LabServer optimize={self.toggles.label} workers={self.workers} {state}>"
+        return (
+            f"<LabServer optimize={self.toggles.label} workers={self.workers} "
+            f"runtime={self.runtime} {state}>"
+        )
 
     # ------------------------------------------------------------------ measurements
     def _processes(self) -> list[psutil.Process]:

@@ -1,4 +1,5 @@
-"""``labkit progress``: the learner's checks so far, one table per notebook."""
+"""``labkit progress``: the learner's checks so far, one table per notebook, and how their
+predictions compared with what they measured (calibration)."""
 
 from __future__ import annotations
 
@@ -32,9 +33,14 @@ def run(args: argparse.Namespace) -> int:
         moved = store.reset()
         print(f"progress moved to {moved}" if moved else f"no progress stored yet ({store.path})")
         return 0
+    from labkit.predictions import calibration
+
     report = progress_report(args.notebook, store=store)
+    predictions = calibration(args.notebook or "all")
     if args.json:
         print(json.dumps(report.to_frame().to_dict(orient="records"), indent=2, default=str))
     else:
         print(report)
+        print()
+        print(predictions)
     return 0

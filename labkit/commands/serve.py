@@ -6,6 +6,7 @@ import argparse
 import time
 from typing import Any
 
+from labkit.app.runtime import RUNTIMES
 from labkit.app.toggles import DESCRIPTIONS, OPTIMIZATIONS
 
 
@@ -26,6 +27,13 @@ def register(subparsers: Any) -> None:
         "--latency-ms", type=float, default=0.0, help="simulated round trip per SQL statement"
     )
     parser.add_argument("--dataset", default=None, help="SQLite file (default: the small dataset)")
+    parser.add_argument(
+        "--runtime",
+        choices=sorted(RUNTIMES),
+        default=None,
+        help="event loop and HTTP parser: uvloop (uvloop + httptools, the default where "
+        "installed) or asyncio (asyncio + h11, pure Python)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -39,11 +47,13 @@ def run(args: argparse.Namespace) -> int:
         latency_ms=args.latency_ms,
         host=args.host,
         port=args.port,
+        runtime=args.runtime,
     )
     with server:
         print(
             f"lab API on {server.url} (optimize: {server.toggles.label}, workers: "
-            f"{server.workers}); docs at {server.url}/docs — Ctrl-C to stop",
+            f"{server.workers}, runtime: {server.runtime}); docs at {server.url}/docs "
+            "— Ctrl-C to stop",
             flush=True,
         )
         try:

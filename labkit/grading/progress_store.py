@@ -38,6 +38,15 @@ CREATE TABLE IF NOT EXISTS attempts (
     seed INTEGER,
     seconds REAL,
     at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS predictions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    notebook TEXT NOT NULL,
+    name TEXT NOT NULL,
+    predicted TEXT NOT NULL,
+    measured TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    at REAL NOT NULL
 )
 """
 _COLUMNS = (
@@ -194,6 +203,61 @@ class ProgressStore:
         with contextlib.suppress(OSError):
             claimed.unlink()
 
+    def record_prediction(
+        self, notebook: str, name: str, predicted: Any, measured: Any, unit: str
+    ) -> bool:
+        """Store one prediction beside the value measured for it; False (after a warning) when
+        the store could not be written — a prediction is never worth a failed cell."""
+        row = (
+            notebook,
+            name,
+            json.dumps(predicted),
+            json.dumps(measured),
+            unit,
+            self.clock(),
+        )
+        try:
+            with self._connect() as db:
+                db.execute(
+                    "INSERT INTO predictions (notebook, name, predicted, measured, unit, at) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    row,
+                )
+        except (sqlite3.Error, OSError) as exc:
+            _warn(f"the prediction {name} was not saved ({exc}).")
+            return False
+        return True
+
+    def predictions(self, notebook: str | None = None) -> list[dict[str, Any]]:
+        """The latest prediction per (notebook, name), oldest first."""
+        if not self.path.exists():
+            return []
+        query = (
+            "SELECT notebook, name, predicted, measured, unit, MAX(at) FROM predictions"
+            + (" WHERE notebook = ?" if notebook is not None else "")
+            + " GROUP BY notebook, name ORDER BY MAX(at)"
+        )
+        try:
+            with self._connect() as db:
+                rows = db.execute(query, (notebook,) if notebook is not None else ()).fetchall()
+        except sqlite3.Error as exc:
+            _warn(f"the predictions could not be read ({exc}).")
+            return []
+        found = []
+        for nb, name, predicted, measured, unit, at in rows:
+            with contextlib.suppress(ValueError):
+                found.append(
+                    {
+                        "notebook": nb,
+                        "name": name,
+                        "predicted": json.loads(predicted),
+                        "measured": json.loads(measured),
+                        "unit": unit,
+                        "at": at,
+                    }
+                )
+        return found
+
     # ---- reading -------------------------------------------------------------------------------
     def attempts(self, notebook: str | None = None) -> list[Attempt]:
         """Every stored attempt (oldest first), parked ones included."""
@@ -259,7 +323,7 @@ class ProgressStore:
                     raise sqlite3.DatabaseError(
                         f"quick_check: {status[0] if status else 'no answer'}"
                     )
-                db.execute(_SCHEMA)
+                db.executescript(_SCHEMA)
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 self._verified = True
         except BaseException:

@@ -2,7 +2,8 @@
 
 In a code cell, the lines from a whole-line ``### BEGIN SOLUTION`` to ``### END SOLUTION``
 (markers included) become ``# YOUR CODE HERE`` and ``raise NotImplementedError()`` at the
-marker's indentation; in a Markdown cell they become "*Write your answer here.*". Outputs,
+marker's indentation; in a Markdown cell they become "*Write your answer here.*". Predictions
+(``my_guess_<name> = <value>``, one line each) start at ``None``. Outputs,
 execution counts and volatile metadata are removed and cell ids are derived from the cell's
 position, so releasing the same solution twice gives byte-identical files.
 """
@@ -10,6 +11,7 @@ position, so releasing the same solution twice gives byte-identical files.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,8 @@ END = "### END SOLUTION"
 SOLUTION_TEXT = ("BEGIN SOLUTION", "END SOLUTION")
 CODE_STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
 MARKDOWN_STUB = ("*Write your answer here.*",)
+# A prediction is one line, ``my_guess_<name> = <value>  # <what it is>``; learners start at None.
+PREDICTION = re.compile(r"^(?P<head>\s*my_guess_\w+\s*=\s*)(?P<value>[^#]*?)(?P<tail>\s*#.*)?$")
 
 # Cell metadata that front ends rewrite on every run or view; everything else is kept.
 _VOLATILE_CELL_METADATA = {"execution", "ExecuteTime", "collapsed", "scrolled", "trusted"}
@@ -84,11 +88,28 @@ def strip_solutions(
                     f"{where}, line {number}: a solution marker must be a whole line, "
                     f"found {line.strip()!r}"
                 )
-            out.append(line)
+            out.append(
+                line if markdown else _unpredicted(line, f"{where}, line {number}", warnings)
+            )
     if opened is not None:
         raise MarkerError(f"{where}, line {opened}: {BEGIN} is never closed with {END}")
     text = "\n".join(out) + ("\n" if source.endswith("\n") else "")
     return text, blocks, warnings
+
+
+def _unpredicted(line: str, where: str, warnings: list[str]) -> str:
+    """``my_guess_x = 5  # ms`` becomes ``my_guess_x = None  # ms``: the learner guesses first."""
+    found = PREDICTION.match(line)
+    if found is None:
+        return line
+    value = found["value"].strip()
+    if not value or value.endswith(("\\", "(", "[", "{")):
+        warnings.append(
+            f"{where}: a prediction must fit on one line (`my_guess_x = value  # what`); "
+            f"left as it is: {line.strip()!r}"
+        )
+        return line
+    return f"{found['head']}None{found['tail'] or ''}"
 
 
 def release_notebook(path: Path) -> Released:

@@ -1,12 +1,38 @@
-"""Notebook 03 — Caching: memoisation, bounded TTL/LRU caches, cache-aside, invalidation,
+"""Notebook 03 — caching: memoisation, bounded TTL/LRU caches, cache-aside, invalidation,
 two layers, single flight and warming.
 
-Importing the package registers the exercises (``03.bounded_cache`` ... ``03.warming``).
+One module per exercise (its fixtures, its reference answer, its grade function), in the
+notebook's order:
+
+- ``03.bounded_cache``  a cache for a memory budget and a staleness bound (bytes held, stale
+                        reads, hits on a fake clock)               — ``bounded``
+- ``03.cache_aside``    cache-aside read with an honest hit/miss label (hits, loads, labels)
+                                                                   — ``aside``
+- ``03.invalidation``   write, commit, then invalidate (fresh connection, a reader between the
+                        write and the invalidation, whole-row comparison) — ``invalidation``
+- ``03.lease``          store only if not invalidated during the load: the slow-reader race
+                        write-then-invalidate leaves open (stale entries, hits, loads) — ``lease``
+- ``03.two_layer``      L1 in front of a shared L2, failing open (loads per worker) — ``layers``
+- ``03.single_flight``  one load for concurrent callers of a key (loads, overlap)
+                                                                   — ``single_flight``
+- ``03.warming``        the top-n products in one query, ties by id (keys, rows, statements)
+                                                                   — ``warming``
+
+Shared helpers: ``workload`` (product reads, traces, counting doubles), ``replay`` (replaying
+traces through a cache and counting), ``stores`` (the L2 over the lab API's shared store).
 """
 
 from __future__ import annotations
 
-from labkit.lessons.n03_caching import checks_aside, checks_layers
+from labkit.lessons.n03_caching import (
+    aside,
+    bounded,
+    invalidation,
+    layers,
+    lease,
+    single_flight,
+    warming,
+)
 from labkit.lessons.n03_caching.workload import (
     CountingLoader,
     FakeClock,
@@ -14,19 +40,37 @@ from labkit.lessons.n03_caching.workload import (
     MemoryL2,
     fetch_product,
     product_key,
+    product_size,
     products_by_popularity,
     zipf_trace,
 )
 
+EXERCISES = (
+    "03.bounded_cache",
+    "03.cache_aside",
+    "03.invalidation",
+    "03.lease",
+    "03.two_layer",
+    "03.single_flight",
+    "03.warming",
+)
+
 __all__ = [
+    "EXERCISES",
     "CountingLoader",
     "FakeClock",
     "HitCounter",
     "MemoryL2",
-    "checks_aside",
-    "checks_layers",
+    "aside",
+    "bounded",
     "fetch_product",
+    "invalidation",
+    "layers",
+    "lease",
     "product_key",
+    "product_size",
     "products_by_popularity",
+    "single_flight",
+    "warming",
     "zipf_trace",
 ]

@@ -11,7 +11,15 @@ from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from labkit.lessons.n03_caching.workload import FakeClock, HitCounter, Loader, Product, zipf_trace
+from labkit.lessons.n03_caching.workload import (
+    FakeClock,
+    HitCounter,
+    Loader,
+    Product,
+    product_key,
+    product_size,
+    zipf_trace,
+)
 
 
 @dataclass
@@ -74,6 +82,118 @@ def replay_bytes(
     return BoundedReplay(len(trace), hits, wrong, expired, held_max)
 
 
+# ---- products under a memory budget and a staleness bound ----------------------------------
+Event = tuple[str, str]  # ("read" | "write", key)
+
+
+def product_workload(
+    seed: int, *, products: int = 120, n: int = 700, write_share: float = 0.08
+) -> tuple[dict[str, Product], list[Event]]:
+    """Seeded product dicts of varied JSON size, and a trace of reads and price writes.
+
+    Reads and writes both follow a Zipf-like popularity. The trace ends with a fixed probe: a
+    popular product is read (so it is cached), written in the same second, then read every
+    second for a while, so a cache that keeps entries longer than the staleness bound serves
+    the old price past the bound on every seed.
+    """
+    rng = random.Random(seed)
+    catalogue = {
+        product_key(i): {
+            "id": i,
+            "name": f"Product {i}",
+            "description": "x" * rng.randint(60, 2600),
+            "price_cents": rng.randint(100, 99_999),
+            "stock": rng.randint(0, 500),
+        }
+        for i in range(1, products + 1)
+    }
+    ranked = list(catalogue)
+    rng.shuffle(ranked)
+    keys = zipf_trace(ranked, n, seed=seed + 1, s=1.0)
+    events: list[Event] = [("write" if rng.random() < write_share else "read", k) for k in keys]
+    probe = ranked[0]
+    events += [("read", probe), ("write-now", probe)] + [("read", probe)] * 60
+    return catalogue, events
+
+
+@dataclass
+class ProductReplay:
+    """What a budgeted cache did on a product trace: hits, and the rules it broke."""
+
+    requests: int
+    hits: int
+    max_bytes_held: int
+    over_stale: int  # reads served longer than the bound after a newer price was written
+    worst_staleness: float
+    wrong_values: int  # a value that never was this product
+    foreign_hits: int  # a hit on a key this replay never stored in this cache
+
+    @property
+    def hit_rate(self) -> float:
+        return self.hits / self.requests if self.requests else 0.0
+
+
+def replay_products(
+    cache: MutableMapping[str, Product],
+    clock: FakeClock,
+    catalogue: Mapping[str, Product],
+    events: list[Event],
+    *,
+    max_stale: float,
+    tick: float = 1.0,
+) -> ProductReplay:
+    """Read-through replay with writes; one ``tick`` of the fake clock per event.
+
+    A write changes the product's price in the "database" (the replay's own copy) without
+    telling the cache: only the cache's time to live can bound how stale a read is. After every
+    store the bytes held are summed (``product_size``) over the keys the cache says it holds.
+    """
+    versions: dict[str, list[tuple[float, Product]]] = {
+        key: [(clock(), dict(value))] for key, value in catalogue.items()
+    }
+    stored: dict[str, Product] = {}
+    sizes: dict[str, int] = {}  # bytes of what this replay stored, per key
+    requests = hits = over = wrong = foreign = held_max = 0
+    worst = 0.0
+    price = 1
+    for kind, key in events:
+        if kind != "write-now":
+            clock.advance(tick)
+        if kind in ("write", "write-now"):
+            price += 1
+            current = dict(
+                versions[key][-1][1], price_cents=versions[key][-1][1]["price_cents"] + price
+            )
+            versions[key].append((clock(), current))
+            continue
+        requests += 1
+        value = cache.get(key)
+        if value is None:
+            fresh = dict(versions[key][-1][1])
+            cache[key] = fresh
+            stored[key] = fresh
+            sizes[key] = product_size(fresh)
+            held = sum(size for k, size in sizes.items() if k in cache)
+            held_max = max(held_max, held)
+            continue
+        hits += 1
+        if key not in stored:
+            foreign += 1
+            continue
+        history = versions[key]
+        matching = [i for i, (_, v) in enumerate(history) if v == value]
+        if not matching:
+            wrong += 1
+            continue
+        newer = matching[-1] + 1
+        if newer < len(history):
+            staleness = clock() - history[newer][0]
+            worst = max(worst, staleness)
+            if staleness > max_stale:
+                over += 1
+    return ProductReplay(requests, hits, held_max, over, worst, wrong, foreign)
+
+
 @dataclass
 class AsideReplay:
     """What a cache-aside read function did on a product trace."""
@@ -83,6 +203,8 @@ class AsideReplay:
     wrong_products: list[tuple[int, int | None]]  # (requested id, id returned)
     dishonest_labels: int  # said "hit" but loaded, or "miss" without loading
     bad_labels: int  # neither "hit" nor "miss"
+    outside_hits: int = 0  # answered without loading while the given cache lacked the key
+    not_stored: int = 0  # loaded a product but left product_key(id) out of the given cache
 
 
 async def replay_aside(
@@ -105,12 +227,18 @@ async def replay_aside(
 
     counter = HitCounter()
     wrong: list[tuple[int, int | None]] = []
-    dishonest = bad = 0
+    dishonest = bad = outside = not_stored = 0
     for product_id in trace:
         before = loads
+        key = product_key(product_id)
+        present = key in cache  # `in` does not touch an LRU's recency
         result = await call(product_id, cache, load)
         product, status = _split_result(result)
         loaded = loads > before
+        if not loaded and not present:
+            outside += 1
+        if loaded and product is not None and key not in cache:
+            not_stored += 1
         if status not in ("hit", "miss"):
             bad += 1
         elif (status == "hit") == loaded:
@@ -119,7 +247,7 @@ async def replay_aside(
         if product != truth.get(product_id):
             got_id = product.get("id") if isinstance(product, dict) else None
             wrong.append((product_id, got_id))
-    return AsideReplay(counter, loads, wrong, dishonest, bad)
+    return AsideReplay(counter, loads, wrong, dishonest, bad, outside, not_stored)
 
 
 def _split_result(result: Any) -> tuple[Any, Any]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import aiosqlite
+import orjson
 
 from labkit.clock import ManualClock
 
@@ -30,6 +31,12 @@ PRODUCT_COLUMNS = (
 def product_key(product_id: int) -> str:
     """The one cache key for a product; readers and writers must both use it."""
     return f"product:{int(product_id)}"
+
+
+def product_size(product: Product) -> int:
+    """What a cached product weighs for a memory budget: the bytes of its JSON (what the API
+    sends). ``len(product)`` is its number of fields, not its size."""
+    return len(orjson.dumps(product))
 
 
 async def fetch_product(db: aiosqlite.Connection, product_id: int) -> Product | None:
