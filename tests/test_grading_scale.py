@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import csv
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from labkit.cli import main
@@ -69,3 +75,39 @@ def test_a_crashed_worker_costs_only_its_own_submission(tmp_path: Path) -> None:
     assert [r.verdict for r in by_name["b_98_demo.ipynb"].rows] == ["not run", "not run"]
     assert by_name["a_98_demo.ipynb"].rows[0].verdict == PASSED
     assert by_name["c_98_demo.ipynb"].rows[0].verdict == PASSED
+
+
+def test_an_interrupt_stops_every_worker_and_kernel(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        write(tmp_path, f"{name}_00_start.ipynb", "while True:\n    pass")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    grading = subprocess.Popen(
+        [sys.executable, "-m", "labkit", "check", str(tmp_path), "-j", "2", "--no-progress",
+         "--isolation", "process", "--csv", str(tmp_path / "r.csv")],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(kernels := _kernels_of(grading.pid)) < 2:
+        time.sleep(0.5)
+    assert len(kernels) == 2, "the kernels did not start"
+    grading.send_signal(signal.SIGINT)
+    _, err = grading.communicate(timeout=30)
+    assert grading.returncode == 130 and "interrupted" in err
+    time.sleep(0.5)
+    assert not any(_alive(pid) for pid in kernels)
+    assert not (tmp_path / "r.csv").exists()  # nothing half-written
+
+
+def _kernels_of(pid: int) -> list[int]:
+    try:
+        children = psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+    return [c.pid for c in children if "ipykernel_launcher" in " ".join(c.cmdline())]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False

@@ -17,6 +17,7 @@ import re
 import secrets
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -213,36 +214,85 @@ def check_notebooks(
         )
         pending.append((submission, job))
     bar = _progress_bar(len(pending), progress is True)
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(grade_in_worker, s, j): s for s, j in pending}
+    workers = _Workers()
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    try:
+        futures = {pool.submit(grade_in_worker, s, j, workers): s for s, j in pending}
         for future in as_completed(futures):
             submission = futures[future]
             runs[submission.path] = future.result()
             if callable(progress):
                 progress(submission.path)
             bar.update(1)
-    bar.close()
+    except BaseException:  # Ctrl-C: stop every worker now rather than wait for them
+        pool.shutdown(wait=False, cancel_futures=True)
+        workers.stop_all()
+        for _, job in pending:
+            kill_survivors(job.marker)
+        raise
+    finally:
+        pool.shutdown(wait=True)
+        bar.close()
     _report_changed_on_disk(submissions, runs)
     return BatchReport(
         [runs[s.path] for s in submissions if s.path in runs], hidden_sha256=hidden.sha256
     )
 
 
-def grade_in_worker(submission: Submission, job: Job) -> NotebookRun:
+class _Workers:
+    """The worker processes running now, so that an interrupt can stop them all."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._live: set[subprocess.Popen[str]] = set()
+        self.stopping = False
+
+    def start(self) -> subprocess.Popen[str]:
+        with self._lock:
+            if self.stopping:
+                raise RuntimeError("grading was interrupted")
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "labkit.grading.worker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                start_new_session=True,  # a Ctrl-C reaches us; we stop the workers ourselves
+            )
+            self._live.add(worker)
+            return worker
+
+    def done(self, worker: subprocess.Popen[str]) -> None:
+        with self._lock:
+            self._live.discard(worker)
+
+    def stop_all(self) -> None:
+        with self._lock:
+            self.stopping = True
+            for worker in self._live:
+                with contextlib.suppress(OSError):
+                    worker.kill()
+
+
+def grade_in_worker(
+    submission: Submission, job: Job, workers: _Workers | None = None
+) -> NotebookRun:
     """Run one job in its own worker process; a worker that fails costs only this submission."""
     started = time.perf_counter()
+    workers = workers or _Workers()
     try:
-        worker = subprocess.run(
-            [sys.executable, "-m", "labkit.grading.worker"],
-            input=job.to_json(),
-            capture_output=True,
-            text=True,
-            timeout=job.budget + WORKER_GRACE,
-            start_new_session=True,  # an interrupt at the terminal reaches us, not the worker
-        )
-        outcome = _answer(worker.stdout, job.secret)
+        worker = workers.start()
+        try:
+            stdout, stderr = worker.communicate(job.to_json(), timeout=job.budget + WORKER_GRACE)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.communicate()
+            raise RuntimeError("the grading worker did not finish in time") from None
+        finally:
+            workers.done(worker)
+        outcome = _answer(stdout, job.secret)
         if outcome is None:
-            tail = (worker.stderr or "").strip().splitlines()
+            tail = (stderr or "").strip().splitlines()
             raise RuntimeError(
                 f"the grading worker exited with {worker.returncode}"
                 + (f": {tail[-1]}" if tail else "")
