@@ -92,7 +92,9 @@ class BatchReport:
         return [row for run in self.runs for row in run.rows]
 
     def exercises(self) -> list[str]:
-        return list(dict.fromkeys(row.exercise for row in self.rows))
+        """Every exercise graded, notebook by notebook, each notebook's in the order it runs."""
+        seen = list(dict.fromkeys(row.exercise for row in self.rows))
+        return sorted(seen, key=lambda exercise: exercise.split(".", 1)[0])
 
     def pass_rates(self) -> list[PassRate]:
         rates: dict[str, PassRate] = {}
