@@ -63,7 +63,11 @@ def test_only_lines_keyed_by_the_grading_cells_secret_count() -> None:
         stream(f"s1 {ok}\n"),
     ]
     nb.cells[1].outputs = [stream(f"s2 {forged}\ns2 {forged}\n")]  # twice: trust neither
-    verdicts, rejected = read_verdicts(nb, {0: ("s1", ["98.half"]), 1: ("s2", ["98.double"])})
+    unchanged = json.dumps({"exercise": "98.half", "verdict": "unchanged"})
+    nb.cells.append(new_code_cell("final grading"))
+    nb.cells[2].outputs = [stream(f"s3 {unchanged}\n")]  # keeps what the first step found
+    grading = {0: ("s1", ["98.half"]), 1: ("s2", ["98.double"]), 2: ("s3", ["98.half"])}
+    verdicts, rejected = read_verdicts(nb, grading)
     assert verdicts["98.half"]["verdict"] == PASSED
     assert verdicts["98.double"]["verdict"] == NOT_YET
     assert "more than one result" in verdicts["98.double"]["message"]
@@ -105,6 +109,14 @@ def test_check_collects_results_and_survives_a_dying_kernel(tmp_path: Path) -> N
         "import os\nos._exit(1)",
         "check('98.half', lambda x: x // 2)",
     )
+    later = write(
+        folder,
+        "c_98_demo.ipynb",
+        DEFINE,
+        "def check_later():\n    check('98.double', lambda x: 2 * x)",  # graded here: not run
+        "check_later()",  # no id in this cell's source: graded by the final step
+        "ids = ['98.half']\nfor i in ids:\n    check(i, lambda x: x // 2)",
+    )
     report = check_notebooks([folder], budget=60, registry=EXPECTED, jobs=2)
     by_path = {run.path: run for run in report.runs}
     assert by_path[good].status == COMPLETED
@@ -118,13 +130,17 @@ def test_check_collects_results_and_survives_a_dying_kernel(tmp_path: Path) -> N
         ("98.double", PASSED),
         ("98.half", NOT_RUN),
     ]
+    assert [(r.exercise, r.verdict) for r in by_path[later].rows] == [
+        ("98.double", PASSED),
+        ("98.half", PASSED),
+    ]
     rates = {r.exercise: (r.passed, r.submissions) for r in report.pass_rates()}
-    assert rates == {"98.double": (2, 2), "98.half": (0, 2)}
+    assert rates == {"98.double": (3, 3), "98.half": (1, 3)}
 
     csv_path, json_path = tmp_path / "out.csv", tmp_path / "out.json"
     report.write(csv_path=csv_path, json_path=json_path)
     assert csv_path.read_text().splitlines()[0].startswith("notebook,student,exercise,verdict")
-    assert len(csv_path.read_text().splitlines()) == 5
+    assert len(csv_path.read_text().splitlines()) == 7
     assert json.loads(json_path.read_text())["pass_rates"][0]["rate"] == 1.0
 
 

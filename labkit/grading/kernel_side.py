@@ -22,6 +22,10 @@ from labkit.grading.result import NOT_RUN, NOT_YET, CheckResult
 
 # exercise id -> the answers the learner's last check() call of it named
 _recorded: dict[str, tuple[Any, ...]] = {}
+# exercise id -> which recording (a running count) it was last recorded / graded at
+_recorded_at: dict[str, int] = {}
+_graded_at: dict[str, int] = {}
+UNCHANGED = "unchanged"
 _real: dict[str, Callable[..., Any]] = {}
 
 RECORDED_MESSAGE = "recorded: the instructor's run grades this answer in the next step"
@@ -42,7 +46,7 @@ def install() -> None:
     )
 
     def check(exercise_id: str, *answers: Any, **_: Any) -> CheckResult:
-        _recorded[str(exercise_id)] = answers
+        _record(str(exercise_id), answers)
         return _placeholder(str(exercise_id))
 
     def check_all(
@@ -54,11 +58,16 @@ def install() -> None:
         number = checking._notebook_number(notebook)
         for exercise in _real["course_exercises"](number):
             if all(name in namespace for name in exercise.answers):
-                _recorded[exercise.id] = tuple(namespace[name] for name in exercise.answers)
+                _record(exercise.id, tuple(namespace[name] for name in exercise.answers))
 
     for module in (grading, checking):
         setattr(module, "check", check)  # noqa: B010 -- a module attribute, replaced on purpose
         setattr(module, "check_all", check_all)  # noqa: B010
+
+
+def _record(exercise_id: str, answers: tuple[Any, ...]) -> None:
+    _recorded[exercise_id] = answers
+    _recorded_at[exercise_id] = max([0, *_recorded_at.values(), *_graded_at.values()]) + 1
 
 
 def _placeholder(exercise_id: str) -> CheckResult:
@@ -71,14 +80,25 @@ def grade(
     *,
     seeds: list[int] | tuple[int, ...] = (),
     hidden_source: str = "",
+    only_new: bool = False,
 ) -> None:
-    """Grade each recorded exercise of ``exercise_ids`` and print one ``secret``-keyed line each."""
+    """Grade each recorded exercise of ``exercise_ids`` and print one ``secret``-keyed line each.
+
+    ``only_new``: an exercise graded before and not recorded again since gets an "unchanged"
+    line (still one line per exercise, so that a forged extra line is always a duplicate).
+    """
     hidden: dict[str, Any] = {}
     if hidden_source:
         exec(compile(hidden_source, "hidden_checks.py", "exec"), hidden)
     seeds = list(seeds) + [int(s) for s in hidden.get("SEEDS", ())]
     probes: Mapping[str, Any] = hidden.get("PROBES", {})
     for exercise_id in exercise_ids:
+        recorded_at = _recorded_at.get(exercise_id, 0)
+        if only_new and exercise_id in _graded_at and _graded_at[exercise_id] >= recorded_at:
+            line = {"exercise": exercise_id, "verdict": UNCHANGED}
+            sys.stdout.write(secret + " " + json.dumps(line) + "\n")
+            continue
+        _graded_at[exercise_id] = recorded_at
         try:
             line = _grade_one(exercise_id, seeds, list(probes.get(exercise_id, ())))
         except Exception as exc:  # a course bug must not hide the other exercises

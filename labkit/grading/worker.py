@@ -33,6 +33,7 @@ from labkit.grading.isolation import (
     kill_survivors,
     private_folder,
 )
+from labkit.grading.kernel_side import UNCHANGED
 from labkit.grading.result import NOT_RUN, PASSED
 
 COMPLETED = "completed"
@@ -95,16 +96,15 @@ def instrument(nb: Any, job: Job) -> dict[int, tuple[str, list[str]]]:
     from nbformat.v4 import new_code_cell
 
     plan = dict(plan_cells(nb, job.expected))
-    graded: set[str] = set()
     cells = [new_code_cell("import labkit.grading.kernel_side as _k\n_k.install()\ndel _k")]
     grading: dict[int, tuple[str, list[str]]] = {}
 
-    def add_grading(ids: list[str]) -> None:
+    def add_grading(ids: list[str], only_new: bool = False) -> None:
         secret = secrets.token_hex(16)
         source = (
             "import labkit.grading.kernel_side as _k\n"
             f"_k.grade({secret!r}, {ids!r}, seeds={job.seeds!r}, "
-            f"hidden_source={job.hidden_source!r})\ndel _k"
+            f"hidden_source={job.hidden_source!r}, only_new={only_new!r})\ndel _k"
         )
         grading[len(cells)] = (secret, ids)
         cells.append(new_code_cell(source, metadata={_INJECTED: True}))
@@ -113,10 +113,10 @@ def instrument(nb: Any, job: Job) -> dict[int, tuple[str, list[str]]]:
         cells.append(cell)
         if index in plan:
             add_grading(plan[index])
-            graded.update(plan[index])
-    rest = [e for e, _ in job.expected if e not in graded]
-    if rest:  # checks the scan could not see (an id in a variable): graded at the end
-        add_grading(rest)
+    if job.expected:
+        # Checks the scan could not see (an id in a variable, a call inside a function run
+        # later) are graded at the end; exercises not recorded again since are "unchanged".
+        add_grading([e for e, _ in job.expected], only_new=True)
     nb.cells = cells
     return grading
 
@@ -151,6 +151,8 @@ def read_verdicts(
             else:
                 seen[exercise_id] = data
         for exercise_id, data in seen.items():
+            if data is not None and data.get("verdict") == UNCHANGED:
+                continue  # graded by an earlier step, not checked again since
             if data is None:
                 verdicts[exercise_id] = {
                     "exercise": exercise_id,
