@@ -191,9 +191,14 @@ def grade(folder: Path, out: Path, *extra: str) -> int:
     )  # fmt: skip
 
 
+GRADED = ("00.top_authors", "00.server_timing")  # what the class answers; the rest is not run
+
+
 def verdicts(out: Path) -> dict[tuple[str, str], str]:
     with (out / "results.csv").open(newline="") as f:
-        return {(r["student"], r["exercise"]): r["verdict"] for r in csv.DictReader(f)}
+        rows = {(r["student"], r["exercise"]): r["verdict"] for r in csv.DictReader(f)}
+    assert {v for (_, e), v in rows.items() if e not in GRADED} <= {"not run"}
+    return {key: verdict for key, verdict in rows.items() if key[1] in GRADED}
 
 
 @pytest.mark.parametrize("isolation", ["auto", "process"])
@@ -256,12 +261,10 @@ def test_a_class_with_cheats_is_graded_honestly(tmp_path: Path, isolation: str) 
     else:
         assert any("changed on disk" in note for note in runs["bob"].notes)
         assert any("killed" in note for note in runs["lea"].notes)
-    gradebook = (out / "gradebook" / "gradebook.csv").read_text().splitlines()
-    assert gradebook[0] == "student,00.top_authors,00.server_timing,total"
-    assert "bob,1,0,1" in gradebook
-    if delegated == "passed":  # the last assertion, so that every other one has run
-        pytest.xfail(
-            "an answer that delegates to a reference is caught once the core's reference "
-            "detection (CheckResult.used_reference, @reference_answer on the lessons) lands"
-        )
-    assert delegated in (None, "not yet")
+    with (out / "gradebook" / "gradebook.csv").open(newline="") as f:
+        gradebook = {r["student"]: r for r in csv.DictReader(f)}
+    assert (gradebook["bob"]["00.top_authors"], gradebook["bob"]["00.server_timing"]) == ("1", "0")
+    assert gradebook["bob"]["total"] == "1" and gradebook["mallory"]["total"] == "0"
+    if isolation == "auto":  # an answer that only wraps the reference: the core's detection
+        assert delegated == "not yet"
+        assert "reference" in next(r.message for r in runs["ivy"].rows)
