@@ -28,7 +28,13 @@ from typing import Any
 from labkit.errors import GradingError
 from labkit.grading.gradebook import BatchReport, NotebookRun, Row
 from labkit.grading.hidden import HiddenChecks
-from labkit.grading.isolation import PROCESS, instructor_datasets, kill_survivors
+from labkit.grading.isolation import (
+    BWRAP,
+    PROCESS,
+    bwrap_problem,
+    instructor_datasets,
+    kill_survivors,
+)
 from labkit.grading.registry import REGISTRY, Registry, course_exercises, load_lessons
 from labkit.grading.worker import COMPLETED, FAILED_TO_START, KERNEL_DIED, TIMED_OUT, Job
 
@@ -189,6 +195,12 @@ def check_notebooks(
     if previous is not None and previous.hidden_sha256 == hidden.sha256:
         reusable = {(str(run.path), run.sha256): run for run in previous.runs if run.sha256}
     datasets = [str(p) for p in instructor_datasets()]
+    # Probed once here rather than by every worker (a sandboxed interpreter start each time);
+    # the worker still says why it fell back to process isolation.
+    if isolation == "auto":
+        isolation = BWRAP if bwrap_problem() is None else "auto"
+    elif isolation == BWRAP and bwrap_problem() is not None:
+        raise GradingError(f"--isolation bwrap: {bwrap_problem()}")
     runs: dict[Path, NotebookRun] = {}
     pending: list[tuple[Submission, Job]] = []
     for submission in submissions:

@@ -194,11 +194,13 @@ def run_job(job: Job) -> dict[str, Any]:
     started = time.perf_counter()
     notes: list[str] = []
     isolation = PROCESS
-    if job.isolation in ("auto", BWRAP):
+    if job.isolation == BWRAP:  # the parent found that bubblewrap works here
+        isolation = BWRAP
+    elif job.isolation == "auto":
         problem = bwrap_problem()
         if problem is None:
             isolation = BWRAP
-        elif job.isolation == BWRAP or "not installed" not in problem:
+        elif "not installed" not in problem:
             notes.append(f"process isolation: {problem}")
     status, detail = COMPLETED, ""
     verdicts: dict[str, dict[str, Any]] = {}
