@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -52,7 +53,12 @@ def test_shards_merge_into_the_whole_class_and_reruns_skip_unchanged(tmp_path: P
     assert forced["ann"].seconds != seconds
 
 
-def test_a_crashed_worker_costs_only_its_own_submission(tmp_path: Path) -> None:
+def test_a_crashed_worker_costs_only_its_own_submission(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # where the run folders go
     folder = tmp_path / "class"
     write(
         folder,
@@ -75,12 +81,19 @@ def test_a_crashed_worker_costs_only_its_own_submission(tmp_path: Path) -> None:
     assert [r.verdict for r in by_name["b_98_demo.ipynb"].rows] == ["not run", "not run"]
     assert by_name["a_98_demo.ipynb"].rows[0].verdict == PASSED
     assert by_name["c_98_demo.ipynb"].rows[0].verdict == PASSED
+    assert not list(scratch.iterdir())  # the killed worker's run folder is gone too
 
 
 def test_an_interrupt_stops_every_worker_and_kernel(tmp_path: Path) -> None:
     for name in ("a", "b"):
         write(tmp_path, f"{name}_00_start.ipynb", "while True:\n    pass")
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+        "TMPDIR": str(scratch),
+    }
     grading = subprocess.Popen(
         [sys.executable, "-m", "labkit", "check", str(tmp_path), "-j", "2", "--no-progress",
          "--isolation", "process", "--csv", str(tmp_path / "r.csv")],
@@ -96,6 +109,7 @@ def test_an_interrupt_stops_every_worker_and_kernel(tmp_path: Path) -> None:
     time.sleep(0.5)
     assert not any(_alive(pid) for pid in kernels)
     assert not (tmp_path / "r.csv").exists()  # nothing half-written
+    assert not list(scratch.iterdir())  # no run folder left behind
 
 
 def _kernels_of(pid: int) -> list[int]:

@@ -10,13 +10,16 @@ checked, kernel died, budget ran out — is "not run", so a broken run is never 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
 import re
 import secrets
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -292,6 +295,9 @@ def grade_in_worker(
     """Run one job in its own worker process; a worker that fails costs only this submission."""
     started = time.perf_counter()
     workers = workers or _Workers()
+    root = Path(tempfile.mkdtemp(prefix="labkit-grade-"))
+    root.chmod(0o700)
+    job = dataclasses.replace(job, root=str(root))
     try:
         worker = workers.start()
         try:
@@ -330,6 +336,7 @@ def grade_in_worker(
         }
     finally:
         kill_survivors(job.marker)  # the worker's own clean-up is the first line, this the last
+        shutil.rmtree(root, ignore_errors=True)
     return _run_from(submission, outcome, time.perf_counter() - started)
 
 

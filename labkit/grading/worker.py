@@ -18,6 +18,7 @@ import secrets
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,7 @@ class Job:
     hidden_source: str = ""
     seeds: list[int] = field(default_factory=list)
     session_name: str = ""
+    root: str = ""  # the run folder, made (and removed, whatever happens) by the parent
 
     def to_json(self) -> str:
         data = {**self.__dict__, "notebook": base64.b64encode(self.notebook).decode("ascii")}
@@ -185,6 +187,15 @@ class _SandboxedKernelManager:
         return manager
 
 
+@contextlib.contextmanager
+def _run_root(job: Job) -> Iterator[Path]:
+    if job.root:  # the parent removes it, even when this worker is killed
+        yield Path(job.root)
+    else:
+        with private_folder("labkit-grade-") as root:
+            yield root
+
+
 def run_job(job: Job) -> dict[str, Any]:
     """Execute one submission and return its outcome (a JSON-ready dict)."""
     import nbformat
@@ -206,7 +217,7 @@ def run_job(job: Job) -> dict[str, Any]:
     verdicts: dict[str, dict[str, Any]] = {}
     rejected: list[str] = []
     subreaper = become_subreaper()
-    with private_folder("labkit-grade-") as root:
+    with _run_root(job) as root:
         run = RunFolder(root)
         path = run.create(job.name, job.notebook, [Path(p) for p in job.datasets])
         try:
