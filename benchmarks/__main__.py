@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-NAMES = ("data", "timing", "load", "runtime", "checks")
+NAMES = ("data", "timing", "load", "runtime", "checks", "class")
 
 
 def main(argv: list[str]) -> int:

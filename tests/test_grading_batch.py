@@ -18,10 +18,10 @@ from labkit.grading.batch import (
     check_notebooks,
     find_notebooks,
     notebook_number,
-    rows_from_log,
 )
 from labkit.grading.registry import Registry
 from labkit.grading.result import NOT_RUN, NOT_YET, PASSED
+from labkit.grading.worker import read_verdicts
 
 # Exercises defined inside the notebooks themselves (the kernel has its own registry); the
 # runner is told which exercises notebook 98 is expected to report.
@@ -49,15 +49,32 @@ def write(folder: Path, name: str, *sources: str) -> Path:
     return path
 
 
-def test_rows_from_log_marks_unreported_exercises_not_run() -> None:
-    lines = [
-        json.dumps({"exercise": "98.half", "verdict": "passed", "points": 1, "max_points": 1}),
-        '{"exercise": "98.dou',  # cut short by a dying kernel
+def test_only_lines_keyed_by_the_grading_cells_secret_count() -> None:
+    def stream(text: str) -> dict[str, str]:
+        return {"output_type": "stream", "name": "stdout", "text": text}
+
+    ok = json.dumps({"exercise": "98.half", "verdict": "passed"})
+    forged = json.dumps({"exercise": "98.double", "verdict": "passed"})
+    nb = new_notebook(cells=[new_code_cell("grading"), new_code_cell("grading")])
+    nb.cells[0].outputs = [
+        stream(f"guess {forged}\n"),  # the wrong secret: ignored
+        stream(f"s1 {forged}\n"),  # an exercise this cell did not grade
+        stream("s1 {not json\n"),
+        stream(f"s1 {ok}\n"),
     ]
-    rows = rows_from_log("nb", lines, [("98.double", 1), ("98.half", 1)], "not run: kernel died")
-    assert [(r.exercise, r.verdict, r.message) for r in rows] == [
-        ("98.double", NOT_RUN, "not run: kernel died"),
-        ("98.half", PASSED, ""),
+    nb.cells[1].outputs = [stream(f"s2 {forged}\ns2 {forged}\n")]  # twice: trust neither
+    unchanged = json.dumps({"exercise": "98.half", "verdict": "unchanged"})
+    nb.cells.append(new_code_cell("final grading"))
+    nb.cells[2].outputs = [stream(f"s3 {unchanged}\n")]  # keeps what the first step found
+    grading = {0: ("s1", ["98.half"]), 1: ("s2", ["98.double"]), 2: ("s3", ["98.half"])}
+    verdicts, rejected = read_verdicts(nb, grading)
+    assert verdicts["98.half"]["verdict"] == PASSED
+    assert verdicts["98.double"]["verdict"] == NOT_YET
+    assert "more than one result" in verdicts["98.double"]["message"]
+    assert rejected == [
+        "a result for 98.double, which this step did not grade",
+        "a malformed result line",
+        "a second result for 98.double",
     ]
 
 
@@ -92,7 +109,15 @@ def test_check_collects_results_and_survives_a_dying_kernel(tmp_path: Path) -> N
         "import os\nos._exit(1)",
         "check('98.half', lambda x: x // 2)",
     )
-    report = check_notebooks([folder], budget=60, registry=EXPECTED)
+    later = write(
+        folder,
+        "c_98_demo.ipynb",
+        DEFINE,
+        "def check_later():\n    check('98.double', lambda x: 2 * x)",  # graded here: not run
+        "check_later()",  # no id in this cell's source: graded by the final step
+        "ids = ['98.half']\nfor i in ids:\n    check(i, lambda x: x // 2)",
+    )
+    report = check_notebooks([folder], budget=60, registry=EXPECTED, jobs=2)
     by_path = {run.path: run for run in report.runs}
     assert by_path[good].status == COMPLETED
     assert [(r.exercise, r.verdict) for r in by_path[good].rows] == [
@@ -105,14 +130,17 @@ def test_check_collects_results_and_survives_a_dying_kernel(tmp_path: Path) -> N
         ("98.double", PASSED),
         ("98.half", NOT_RUN),
     ]
+    assert [(r.exercise, r.verdict) for r in by_path[later].rows] == [
+        ("98.double", PASSED),
+        ("98.half", PASSED),
+    ]
     rates = {r.exercise: (r.passed, r.submissions) for r in report.pass_rates()}
-    assert rates == {"98.double": (2, 2), "98.half": (0, 2)}
+    assert rates == {"98.double": (3, 3), "98.half": (1, 3)}
 
     csv_path, json_path = tmp_path / "out.csv", tmp_path / "out.json"
-    report.write_csv(csv_path)
-    report.write_json(json_path)
-    assert csv_path.read_text().splitlines()[0].startswith("notebook,exercise,verdict,points")
-    assert len(csv_path.read_text().splitlines()) == 5
+    report.write(csv_path=csv_path, json_path=json_path)
+    assert csv_path.read_text().splitlines()[0].startswith("notebook,student,exercise,verdict")
+    assert len(csv_path.read_text().splitlines()) == 7
     assert json.loads(json_path.read_text())["pass_rates"][0]["rate"] == 1.0
 
 
@@ -138,13 +166,15 @@ def test_notebook_over_budget_is_timed_out_and_not_run(tmp_path: Path) -> None:
 def test_check_command_rejects_missing_paths(tmp_path: Path) -> None:
     from labkit.commands import check as command
 
-    args = argparse.Namespace(
-        paths=[str(tmp_path / "nope.ipynb")],
-        budget=10.0,
-        notebook=None,
-        kernel="python3",
-        csv=None,
-        json=None,
-    )
+    args = command_args(paths=[str(tmp_path / "nope.ipynb")])
     with pytest.raises(GradingError, match="no such notebook or folder"):
         command.run(args)
+
+
+def command_args(**overrides: object) -> argparse.Namespace:
+    from labkit.cli import build_parser
+
+    args = build_parser().parse_args(["check", "x.ipynb"])
+    for name, value in overrides.items():
+        setattr(args, name, value)
+    return args
