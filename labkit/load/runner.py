@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import math
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, Final
@@ -23,7 +24,13 @@ from labkit.load.closed_loop import closed_loop
 from labkit.load.environment import detect_environment
 from labkit.load.monitor import mean, monitor_run, saturation_warnings
 from labkit.load.open_loop import LATE_AFTER, open_loop
-from labkit.load.plan import DEFAULT_ENDPOINTS, PROFILES, choose_shape, resolve_target
+from labkit.load.plan import (
+    DEFAULT_ENDPOINTS,
+    PROFILES,
+    check_warmup,
+    choose_shape,
+    resolve_target,
+)
 from labkit.load.result import EndpointLoad, LoadResult
 
 # Names other modules and tests import from here since before the split.
@@ -70,8 +77,9 @@ async def run_load(
     """
     base, paths = resolve_target(target, endpoints)
     vus, duration = choose_shape(profile, vus, duration, rate)
-    if warmup < 0 or timeout <= 0:
-        raise LoadError("warmup must be >= 0 and timeout > 0")
+    check_warmup(warmup)
+    if not (math.isfinite(timeout) and timeout > 0):
+        raise LoadError(f"timeout must be a positive number of seconds, got {timeout}")
     limit = connections or (vus if rate is None else max(vus, 256))
     connector = aiohttp.TCPConnector(limit=limit, limit_per_host=limit, force_close=False)
     # Only connecting has an aiohttp timeout (it is rare with keep-alive); the request
