@@ -11,7 +11,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from labkit.app.cache import DiskStore, LayeredCache, SingleFlight, shared_store
-from labkit.app.database import Database, create_indexes, make_private_dir, prepare_working_copy
+from labkit.app.database import (
+    Database,
+    DatabaseBusy,
+    create_indexes,
+    make_private_dir,
+    prepare_working_copy,
+)
 from labkit.app.metrics import AppCounters
 from labkit.app.middleware import (
     CompressionMiddleware,
@@ -99,6 +105,7 @@ def create_app(
 
     for module in (meta, users, posts, feed, products, search, export):
         app.include_router(module.router)
+    app.add_exception_handler(DatabaseBusy, _database_busy)
     app.add_exception_handler(Exception, _internal_error)
 
     # add_middleware wraps: the last added runs first.
@@ -121,6 +128,16 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await state.db.aclose()
         if isinstance(state.store, DiskStore):
             state.store.close()
+
+
+async def _database_busy(request: Request, exc: Exception) -> JSONResponse:
+    retry_after = getattr(exc, "retry_after", 1)
+    log.warning("database busy on %s %s: %s", request.method, request.url.path, exc)
+    return JSONResponse(
+        {"detail": f"the database is busy; retry after {retry_after} s"},
+        status_code=503,
+        headers={"Retry-After": str(retry_after)},
+    )
 
 
 async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
