@@ -18,6 +18,8 @@ from labkit.app.database import (
     make_private_dir,
     prepare_working_copy,
 )
+from labkit.app.limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
+from labkit.app.methods import AllowedMethods
 from labkit.app.metrics import AppCounters
 from labkit.app.middleware import (
     CompressionMiddleware,
@@ -25,6 +27,7 @@ from labkit.app.middleware import (
     InnerTiming,
     TimingMiddleware,
 )
+from labkit.app.openapi import COMMON, error_responses, install
 from labkit.app.ratelimit import RateLimiter
 from labkit.app.routes import export, feed, meta, posts, products, search, users
 from labkit.app.state import LabState
@@ -53,6 +56,7 @@ def create_app(
     shared_limits: bool = False,
     slow_ms: float = 200.0,
     db_connections: int = 4,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> FastAPI:
     """The lab API over a SQLite dataset, with the optimisations in ``optimize`` switched on.
 
@@ -62,6 +66,7 @@ def create_app(
     as ``LabServer`` does). ``cache_dir`` is the shared L2 directory (a private temp dir by
     default); ``shared_limits`` keeps rate-limit counts there too, so several workers agree.
     Connections open lazily, so it also runs under ``httpx.ASGITransport`` without lifespan.
+    A request body over ``max_body_bytes`` is answered 413 before it is read.
     """
     toggles = Toggles.parse(optimize)
     source = Path(dataset) if dataset is not None else default_dataset()
@@ -104,7 +109,8 @@ def create_app(
     app.state.lab = state
 
     for module in (meta, users, posts, feed, products, search, export):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=error_responses(*COMMON))
+    install(app)  # before AllowedMethods reads the document
     app.add_exception_handler(DatabaseBusy, _database_busy)
     app.add_exception_handler(Exception, _internal_error)
 
@@ -113,6 +119,8 @@ def create_app(
     if "compression" in toggles:
         app.add_middleware(CompressionMiddleware, counters=counters)
     app.add_middleware(TimingMiddleware, counters=counters, slow_ms=slow_ms)
+    app.add_middleware(AllowedMethods, openapi=app.openapi)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_middleware(HealthShortcut)
     return app
 
