@@ -66,7 +66,7 @@ def is_lock_error(exc: BaseException) -> bool:
         return False
     code = getattr(exc, "sqlite_errorcode", None)
     if code is not None:
-        return bool(code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED))
+        return (code & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
     text = str(exc)
     return "locked" in text or "busy" in text
 
@@ -165,10 +165,8 @@ class Database:
         await conn
         conn.row_factory = aiosqlite.Row
         await conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
-        async with conn.execute("PRAGMA journal_mode") as cursor:
-            mode = await cursor.fetchone()
-        if mode is None or str(mode[0]).lower() != "wal":
-            await self._retry_locked(lambda: conn.execute("PRAGMA journal_mode = WAL"))
+        if await _pragma(conn, "journal_mode") != "wal":  # a copy made elsewhere (copy=False)
+            await self._retry_locked(lambda: _pragma(conn, "journal_mode = WAL"))
         return conn
 
     async def _retry_locked(self, attempt: Any) -> Any:
@@ -257,6 +255,13 @@ class Database:
         conns = self._by_loop.pop(loop, None) or []
         for conn in conns:
             await conn.close()
+
+
+async def _pragma(conn: aiosqlite.Connection, pragma: str) -> str:
+    """Run one PRAGMA and return its value; the cursor is closed (an open one keeps a lock)."""
+    async with conn.execute(f"PRAGMA {pragma}") as cursor:
+        row = await cursor.fetchone()
+    return str(row[0]).lower() if row is not None else ""
 
 
 async def _rollback(conn: aiosqlite.Connection) -> None:
