@@ -22,7 +22,6 @@ import logging
 import random
 import shutil
 import sqlite3
-import tempfile
 import time
 import weakref
 from collections.abc import Sequence
@@ -33,6 +32,7 @@ from typing import Any, Final
 import aiosqlite
 
 from labkit.app.metrics import AppCounters, request_metrics
+from labkit.app.tempdirs import owned_temp_dir
 from labkit.errors import ServerError
 
 log = logging.getLogger("labkit.app")
@@ -105,7 +105,7 @@ def create_indexes(conn: sqlite3.Connection) -> None:
 
 def make_private_dir(owner: object) -> Path:
     """A temp dir removed when ``owner`` is garbage collected or the process exits."""
-    path = Path(tempfile.mkdtemp(prefix="labkit-app-"))
+    path = owned_temp_dir("app")  # swept by a later start if this process dies first
     weakref.finalize(owner, shutil.rmtree, path, True)
     return path
 

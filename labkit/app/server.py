@@ -18,7 +18,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -33,8 +32,17 @@ import psutil
 
 from labkit.app.database import prepare_working_copy
 from labkit.app.factory import default_dataset
+from labkit.app.preflight import (
+    check_dataset,
+    check_host,
+    check_latency,
+    check_port,
+    check_port_free,
+    check_workers,
+)
 from labkit.app.runtime import resolve as resolve_runtime
 from labkit.app.runtime import uvicorn_arguments
+from labkit.app.tempdirs import owned_temp_dir
 from labkit.app.toggles import Toggles
 from labkit.display import TextView
 from labkit.errors import ServerError
@@ -118,8 +126,9 @@ class LabServer:
         runtime: str | None = None,
     ) -> None:
         self.runtime = resolve_runtime(runtime)
-        if workers < 1:
-            raise ServerError(f"workers must be at least 1, got {workers}")
+        check_workers(workers)
+        check_port(port)
+        latency_ms = check_latency(latency_ms)
         self.toggles = Toggles.parse(optimize)
         self.workers = workers
         self.dataset = Path(dataset) if dataset is not None else None
@@ -152,12 +161,20 @@ class LabServer:
     def start(self) -> LabServer:
         if self.running:
             return self
-        workdir = tempfile.mkdtemp(prefix="labkit-server-")
+        # Everything that can be refused is checked before anything is created.
+        check_host(self.host)
+        if self.port is not None:
+            check_port_free(self.host, self.port)
+        source = check_dataset(self.dataset if self.dataset is not None else default_dataset())
+        workdir = str(owned_temp_dir("server"))
         self._workdir = workdir
-        source = self.dataset if self.dataset is not None else default_dataset()
-        # One working copy for all workers, so a write in one is seen by the others.
-        working = prepare_working_copy(source, Path(workdir), indexes="indexes" in self.toggles)
-        self.port = self.port or free_port(self.host)
+        try:
+            # One working copy for all workers, so a write in one is seen by the others.
+            working = prepare_working_copy(source, Path(workdir), indexes="indexes" in self.toggles)
+            self.port = self.port or free_port(self.host)
+        except BaseException:
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
         env = {
             **os.environ,
             "LABKIT_APP_DATASET": str(working),
@@ -206,9 +223,12 @@ class LabServer:
                 )
             try:
                 if self.workers == 1:
-                    with urllib.request.urlopen(f"{self.url}/api/health", timeout=1) as response:
-                        if response.status == 200:
-                            return
+                    # Ours, not another server that holds the port: its pid is in our tree.
+                    with urllib.request.urlopen(f"{self.url}/api/_stats", timeout=1) as response:
+                        pid = int(json.loads(response.read())["pid"])
+                    if pid in {proc.pid for proc in self._processes()}:
+                        return
+                    raise ServerError(f"another server answers on {self.url}: choose another port")
                 elif self._all_workers_up():
                     with urllib.request.urlopen(f"{self.url}/api/_stats", timeout=1) as response:
                         serving.add(int(json.loads(response.read())["pid"]))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import signal
+import sys
 import time
 from typing import Any
 
@@ -37,9 +39,19 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
+class Stopped(Exception):
+    """SIGTERM arrived: leave the ``with`` block so the server and its files are removed."""
+
+
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise Stopped
+
+
 def run(args: argparse.Namespace) -> int:
     from labkit.app.server import LabServer
 
+    # Without a handler SIGTERM ends Python at once: no clean-up, the temp folder stays.
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     server = LabServer(
         optimize=args.optimize,
         workers=args.workers,
@@ -59,8 +71,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             while server.running:
                 time.sleep(0.5)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, Stopped):
             print("stopping", flush=True)
             return 0
-    print(f"the server exited: {server.log_tail()}")
+    print(f"labkit serve: the server exited: {server.log_tail(1)}", file=sys.stderr)
     return 1
