@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from labkit.app import LabServer
-from labkit.app.tempdirs import labkit_temp_root
+from labkit.data.scratch import labkit_temp_root
 from tests.test_app import build_dataset
 
 pytestmark = pytest.mark.server
@@ -42,9 +42,9 @@ def test_sigterm_to_labkit_serve_removes_its_files(tmp_path: Path) -> None:
     assert "lab API on" in line, line + (proc.stderr.read() if proc.stderr else "")
     assert list((temp / "labkit").glob("server-*")), "the server keeps its files here"
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 0 and "Traceback" not in err
-    assert list(temp.rglob("*")) == [temp / "labkit"]
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and "Traceback" not in err, f"{proc.returncode}: {out} {err}"
+    assert list(temp.rglob("*")) == [temp / "labkit"], f"left: {list(temp.rglob('*'))}"
 
 
 def test_folders_of_dead_owners_are_swept_on_the_next_start(tmp_path: Path) -> None:

@@ -10,7 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-from labkit.data import build
+from labkit.data import build, fresh_copy
+from labkit.data.copies import remove_database
+from labkit.data.scratch import labkit_temp_root
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,3 +55,16 @@ def test_a_killed_build_is_cleaned_by_the_next_one(tmp_path: Path) -> None:
     assert list(tmp_path.glob(".*.tmp")), "the build was not caught in the middle"
     build("tiny", 1, tmp_path / "tiny-1.sqlite")
     assert list(tmp_path.glob(".*.tmp")) == []
+
+
+def test_a_forgotten_copy_goes_once_its_process_has_ended() -> None:
+    root = labkit_temp_root()
+    forgotten = root / f"copy-{dead_pid()}-zz9-tiny-42.sqlite"
+    forgotten.write_bytes(b"x")
+    (root / (forgotten.name + "-wal")).write_bytes(b"x")
+    copy = fresh_copy("tiny")
+    try:
+        assert copy.parent == root and copy.name.startswith(f"copy-{os.getpid()}-")
+        assert not forgotten.exists() and not (root / (forgotten.name + "-wal")).exists()
+    finally:
+        remove_database(copy)

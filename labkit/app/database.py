@@ -32,7 +32,7 @@ from typing import Any, Final
 import aiosqlite
 
 from labkit.app.metrics import AppCounters, request_metrics
-from labkit.app.tempdirs import owned_temp_dir
+from labkit.data.scratch import owned_temp_dir
 from labkit.errors import ServerError
 
 log = logging.getLogger("labkit.app")

@@ -42,8 +42,8 @@ from labkit.app.preflight import (
 )
 from labkit.app.runtime import resolve as resolve_runtime
 from labkit.app.runtime import uvicorn_arguments
-from labkit.app.tempdirs import owned_temp_dir
 from labkit.app.toggles import Toggles
+from labkit.data.scratch import owned_temp_dir
 from labkit.display import TextView
 from labkit.errors import ServerError
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from labkit.data.builder import check_seed, check_size, ensure
 from labkit.data.dataset import open_readonly
 from labkit.data.location import dataset_filename
 from labkit.data.schema import DEFAULT_SEED
+from labkit.data.scratch import owned_temp_file
 from labkit.errors import DatasetError
 
 _SIDE_FILES = ("-journal", "-wal", "-shm")
@@ -23,15 +23,13 @@ def fresh_copy(
 ) -> Path:
     """Copy the dataset (building it first if needed) with SQLite's backup API; return the copy.
 
-    ``dest`` defaults to a new file in the system temp folder; the caller deletes it (or use
-    ``isolated_copy``, which does).
+    ``dest`` defaults to a new file in labkit's temp folder; the caller deletes it (or use
+    ``isolated_copy``, which does); one the caller forgot goes once its process has ended.
     """
     size, seed = check_size(size), check_seed(seed)
     source = ensure(size, seed).path
     if dest is None:
-        fd, name = tempfile.mkstemp(prefix=f"labkit-{size}-{seed}-", suffix=".sqlite")
-        os.close(fd)
-        target = Path(name)
+        target = owned_temp_file("copy", suffix=f"-{size}-{seed}.sqlite")
     else:
         target = Path(dest).expanduser()
         if target.is_dir():

@@ -1,12 +1,13 @@
-"""Temporary folders of the lab API, in one folder labkit owns, removed even after a crash.
+"""labkit's temporary files and folders, in one folder labkit owns, removed even after a crash.
 
-Each folder is named ``<kind>-<owner pid>-<random>`` under ``<temp dir>/labkit``: removed on a
-clean stop by its owner, and by the next start of any lab server once the owner process is
-gone (killed, or stopped by a signal that ran no clean-up).
+Each is named ``<kind>-<owner pid>-<random>`` under ``<temp dir>/labkit`` (lab servers, app
+copies, dataset copies): removed by its owner when it is done, and by the next one labkit
+creates once the owner process is gone (killed, or stopped by a signal that ran no clean-up).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -14,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Final
 
-OWNED: Final = re.compile(r"^(?P<kind>server|app)-(?P<pid>\d+)-")
+OWNED: Final = re.compile(r"^(?P<kind>server|app|copy)-(?P<pid>\d+)-")
 
 
 def labkit_temp_root() -> Path:
@@ -38,6 +39,15 @@ def owned_temp_dir(kind: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"{kind}-{os.getpid()}-", dir=root))
 
 
+def owned_temp_file(kind: str, suffix: str = "") -> Path:
+    """A new empty file for this process, after removing the ones whose owner is gone."""
+    root = labkit_temp_root()
+    remove_abandoned(root)
+    fd, name = tempfile.mkstemp(prefix=f"{kind}-{os.getpid()}-", suffix=suffix, dir=root)
+    os.close(fd)
+    return Path(name)
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -49,7 +59,7 @@ def _alive(pid: int) -> bool:
 
 
 def remove_abandoned(root: Path | None = None) -> list[Path]:
-    """Remove the folders in ``root`` whose owner process no longer exists."""
+    """Remove the files and folders in ``root`` whose owner process no longer exists."""
     root = root if root is not None else labkit_temp_root()
     removed: list[Path] = []
     try:
@@ -62,5 +72,8 @@ def remove_abandoned(root: Path | None = None) -> list[Path]:
             continue
         if entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry, ignore_errors=True)
-            removed.append(entry)
+        else:
+            with contextlib.suppress(OSError):
+                entry.unlink()
+        removed.append(entry)
     return removed
