@@ -3,6 +3,7 @@ Accept-Encoding q-values, strict integers, OPTIONS and the documented responses.
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 import threading
 import time
@@ -13,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from labkit.app import create_app
+from labkit.app import LabServer, create_app
 from labkit.app.middleware import choose_encoding
 from tests.test_app import build_dataset, run
 
@@ -254,3 +255,19 @@ def test_openapi_documents_errors_and_media_types(dataset: Path) -> None:
         "/api/export/users.csv": {"text/csv"},
         "/api/export/users.ndjson": {"application/x-ndjson"},
     }
+
+
+@pytest.mark.server
+def test_a_real_server_answers_413_to_a_huge_declared_body_without_waiting_for_it(
+    dataset: Path,
+) -> None:
+    with LabServer(dataset=dataset, max_body_bytes=4096) as server:
+        assert server.port is not None
+        with socket.create_connection((server.host, server.port), timeout=10) as conn:
+            # 300 MB announced, not one byte of it sent: the answer must come anyway.
+            conn.sendall(
+                b"PUT /api/products/1 HTTP/1.1\r\nHost: lab\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 300000000\r\n\r\n"
+            )
+            head = conn.recv(4096).decode("latin-1")
+    assert head.startswith("HTTP/1.1 413"), head

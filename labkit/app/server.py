@@ -32,6 +32,7 @@ import psutil
 
 from labkit.app.database import prepare_working_copy
 from labkit.app.factory import default_dataset
+from labkit.app.limits import DEFAULT_MAX_BODY_BYTES
 from labkit.app.preflight import (
     check_dataset,
     check_host,
@@ -124,8 +125,12 @@ class LabServer:
         slow_ms: float = 200.0,
         startup_timeout: float = 30.0,
         runtime: str | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
         self.runtime = resolve_runtime(runtime)
+        if max_body_bytes < 0:
+            raise ServerError(f"--max-body-bytes must be >= 0, got {max_body_bytes}")
+        self.max_body_bytes = max_body_bytes
         check_workers(workers)
         check_port(port)
         latency_ms = check_latency(latency_ms)
@@ -184,6 +189,7 @@ class LabServer:
             "LABKIT_APP_CACHE_DIR": str(Path(workdir) / "l2"),
             "LABKIT_APP_SHARED_LIMITS": "1" if self.shared_limits else "0",
             "LABKIT_APP_SLOW_MS": str(self.slow_ms),
+            "LABKIT_APP_MAX_BODY_BYTES": str(self.max_body_bytes),
             "LABKIT_APP_OWNER_PID": str(os.getpid()),
         }
         command = [

@@ -8,6 +8,7 @@ import sys
 import time
 from typing import Any
 
+from labkit.app.limits import DEFAULT_MAX_BODY_BYTES
 from labkit.app.runtime import RUNTIMES
 from labkit.app.toggles import DESCRIPTIONS, OPTIMIZATIONS
 
@@ -27,6 +28,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (loopback only)")
     parser.add_argument(
         "--latency-ms", type=float, default=0.0, help="simulated round trip per SQL statement"
+    )
+    parser.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=DEFAULT_MAX_BODY_BYTES,
+        help=f"larger request bodies are answered 413 (default {DEFAULT_MAX_BODY_BYTES})",
     )
     parser.add_argument("--dataset", default=None, help="SQLite file (default: the small dataset)")
     parser.add_argument(
@@ -60,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         runtime=args.runtime,
+        max_body_bytes=args.max_body_bytes,
     )
     with server:
         print(
