@@ -1,4 +1,4 @@
-"""Run the benchmark scripts one after another: ``python -m benchmarks [data|timing|load ...]``.
+"""Run the benchmark scripts one after another: ``python -m benchmarks [data|checks ...]``.
 
 Benchmarks measure performance targets; they are never part of ``make test`` (a wall-clock
 target would flake on a busy machine). Each script also runs on its own, with its own options.
@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-NAMES = ("data", "timing", "load", "runtime")
+NAMES = ("data", "timing", "load", "runtime", "checks")
 
 
 def main(argv: list[str]) -> int:

@@ -29,23 +29,26 @@ class OpCounts:
 
     ordering: int = 0  # <, <=, >, >=
     equality: int = 0  # ==, !=
-    hashes: int = 0  # hash(): dict and set lookups, inserts
+    hashes: int = 0  # hash(): dict and set lookups, inserts; operator.index()
+    conversions: int = 0  # int(), float(), str(), format(): a plain value the counter cannot see
 
     @property
     def total(self) -> int:
-        return self.ordering + self.equality + self.hashes
+        return self.ordering + self.equality + self.hashes + self.conversions
 
     def __sub__(self, other: OpCounts) -> OpCounts:
         return OpCounts(
             self.ordering - other.ordering,
             self.equality - other.equality,
             self.hashes - other.hashes,
+            self.conversions - other.conversions,
         )
 
     def __str__(self) -> str:
         return (
             f"{self.total:,} operations ({self.ordering:,} ordering comparisons, "
-            f"{self.equality:,} equality tests, {self.hashes:,} hashes)"
+            f"{self.equality:,} equality tests, {self.hashes:,} hashes, "
+            f"{self.conversions:,} conversions)"
         )
 
 
@@ -54,24 +57,27 @@ class OpCounter:
 
     Arithmetic on a counted integer returns a counted integer, so a key such as
     ``-p["sales"]`` or ``p["sales"] * 1000 - p["id"]`` is still counted. Converting with
-    ``int(x)`` gives a plain, uncounted integer.
+    ``int(x)``, ``float(x)``, ``str(x)`` or formatting gives a plain value whose comparisons
+    nobody counts: each conversion is tallied in ``conversions``, so a check can tell work it
+    saw from work that was hidden from it (a scan over ``int(...)`` keys).
     """
 
     def __init__(self) -> None:
         self.ordering = 0
         self.equality = 0
         self.hashes = 0
+        self.conversions = 0
         self.int = _counted_int_type(self)
 
     def counts(self) -> OpCounts:
-        return OpCounts(self.ordering, self.equality, self.hashes)
+        return OpCounts(self.ordering, self.equality, self.hashes, self.conversions)
 
     def reset(self) -> None:
-        self.ordering = self.equality = self.hashes = 0
+        self.ordering = self.equality = self.hashes = self.conversions = 0
 
     @property
     def total(self) -> int:
-        return self.ordering + self.equality + self.hashes
+        return self.ordering + self.equality + self.hashes + self.conversions
 
     def __repr__(self) -> str:
         return f"OpCounter({self.counts()})"
@@ -112,17 +118,29 @@ def _counted_int_type(counter: OpCounter) -> type[int]:
         counter.hashes += 1
         return int.__hash__(self)
 
-    def repr_(self: int) -> str:
-        return int.__repr__(self)
+    def index(self: int) -> int:
+        counter.hashes += 1  # operator.index(x): a lookup by the value, like a hash
+        return int.__index__(self)
+
+    def conversion(op: str) -> Any:
+        base = getattr(int, op)
+
+        def convert(self: int, *args: Any) -> Any:
+            counter.conversions += 1
+            return base(self, *args)
+
+        convert.__name__ = op
+        return convert
 
     namespace: dict[str, Any] = {
         "__eq__": eq,
         "__ne__": ne,
         "__hash__": hash_,
-        "__repr__": repr_,
-        "__str__": repr_,
+        "__index__": index,
         "__module__": __name__,
     }
+    for op in ("__int__", "__float__", "__repr__", "__str__", "__format__", "__trunc__"):
+        namespace[op] = conversion(op)
     for op in ("__lt__", "__le__", "__gt__", "__ge__"):
         namespace[op] = ordering(op)
     for op in (

@@ -12,6 +12,9 @@ because only one thread at a time may run Python bytecode (the GIL).
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
+from typing import Any
 
 
 def count_primes(limit: int) -> int:
@@ -38,3 +41,13 @@ def count_primes_where(limit: int) -> tuple[int, int]:
 def process_id() -> int:
     """The worker's process id (a cheap call that also warms a freshly started worker)."""
     return os.getpid()
+
+
+def run_recorded(
+    fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[Any, int, float]:
+    """``fn(*args, **kwargs)`` in a pool worker, with the worker's pid and the CPU seconds the
+    call used there: how a check sees that the work really was done in the pool process."""
+    started = time.process_time()
+    value = fn(*args, **kwargs)
+    return value, os.getpid(), time.process_time() - started

@@ -21,7 +21,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from labkit.errors import DatabaseError
+from labkit.errors import DatabaseError, InstrumentBlinded
 
 __all__ = [
     "StepCounter",
@@ -31,7 +31,6 @@ __all__ = [
     "vm_steps",
 ]
 
-_WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b", re.IGNORECASE)
 _BEGIN = re.compile(r"^\s*BEGIN\b", re.IGNORECASE)
 _COMMIT = re.compile(r"^\s*(COMMIT|END)\b", re.IGNORECASE)
 _ROLLBACK = re.compile(r"^\s*ROLLBACK\s*(TRANSACTION)?\s*;?\s*$", re.IGNORECASE)
@@ -60,18 +59,62 @@ async def _set_handler(db: Any, handler: Callable[[], int] | None, every: int) -
         await result
 
 
+def _probe_sql(every: int) -> str:
+    """A statement that runs well over ``every`` VM steps (and that statement logs ignore)."""
+    from labkit.db.recorder import PROBE_PREFIX
+
+    rows = max(10, every)
+    return (
+        f"{PROBE_PREFIX} (vm steps)', (WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL "
+        f"SELECT i + 1 FROM c WHERE i < {rows}) SELECT count(*) FROM c)"
+    )
+
+
+async def _run_probe(db: Any, sql: str) -> None:
+    import aiosqlite
+
+    if isinstance(db, aiosqlite.Connection):
+        conn = db
+
+        def on_thread() -> None:
+            sqlite3.Connection.execute(conn._conn, sql).fetchall()
+
+        # straight onto the connection's thread: no simulated latency, no statement log entry
+        await aiosqlite.Connection._execute(db, on_thread)
+    else:
+        sqlite3.Connection.execute(db, sql).fetchall()
+
+
 @asynccontextmanager
 async def vm_steps(db: Any, *, every: int = 1) -> AsyncIterator[StepCounter]:
-    """Count SQLite VM instructions run on ``db`` inside the block (``every`` = resolution)."""
+    """Count SQLite VM instructions run on ``db`` inside the block (``every`` = resolution).
+
+    When the block ends, a probe statement must still reach the counter's progress handler;
+    if the code inside switched it off or replaced it, ``InstrumentBlinded`` is raised.
+    """
     counter = StepCounter()
+    probing = [0]  # > 0 while the probe runs: its steps are not the block's
 
     def tick() -> int:
-        counter.count += every
+        if probing[0]:
+            probing[0] += 1
+        else:
+            counter.count += every
         return 0  # 0 = keep running
 
     await _set_handler(db, tick, every)
     try:
         yield counter
+        probing[0] = 1
+        try:
+            await _run_probe(db, _probe_sql(every))
+        except (sqlite3.Error, ValueError):
+            probing[0] = 0  # the connection cannot run anything: nothing more to count
+        if probing[0] == 1:
+            raise InstrumentBlinded(
+                "your code switched off the VM step counter: SQLite's progress handler was "
+                "removed or replaced (`set_progress_handler`) while it was counting"
+            )
     finally:
         await _set_handler(db, None, every)
 
@@ -132,12 +175,22 @@ def count_transactions(statements: Iterable[Any]) -> TransactionCount:
 
     A ``BEGIN`` opens a transaction that ends at ``COMMIT``/``ROLLBACK``; a write run outside
     an explicit transaction is its own (autocommit) transaction, and each one is a disk sync.
-    ``ROLLBACK TO <savepoint>`` does not end a transaction.
+    ``ROLLBACK TO <savepoint>`` does not end a transaction. A write is recognised by its verb
+    after any ``WITH`` clause (``WITH v AS (...) INSERT ...`` is one) and, for statements from
+    ``statement_log``, by the rows SQLite says it changed; whether a transaction was open is
+    then taken from SQLite itself (``Statement.in_transaction``), not guessed from the text.
     """
+    from labkit.db.sql_text import is_write
+
     transactions = commits = rollbacks = autocommit = writes = 0
     inside = False
     for item in statements:
         sql = _sql_of(item)
+        observed = getattr(item, "in_transaction", None)
+        changes = getattr(item, "changes", None) or 0
+        if observed is True and not inside:  # opened by a statement the log did not see
+            transactions += 1
+            inside = True
         if _BEGIN.match(sql):
             if not inside:
                 transactions += 1
@@ -148,7 +201,7 @@ def count_transactions(statements: Iterable[Any]) -> TransactionCount:
         elif _ROLLBACK.match(sql):
             rollbacks += int(inside)
             inside = False
-        elif _WRITE.match(sql):
+        elif is_write(sql) or changes > 0:
             writes += 1
             if not inside:
                 autocommit += 1

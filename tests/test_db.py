@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 import pytest
@@ -20,7 +21,15 @@ from labkit.db import (
     statement_log,
     sync_connect,
 )
-from labkit.errors import DatabaseError
+from labkit.db.sql_text import (
+    LimitClause,
+    is_write,
+    limit_clause,
+    limit_clauses,
+    statement_kind,
+)
+from labkit.errors import DatabaseError, InstrumentBlinded
+from labkit.query_cost import count_transactions, vm_steps
 
 
 @pytest.fixture(scope="module")
@@ -314,3 +323,185 @@ def test_readonly_connection_refuses_writes(db_path: Path) -> None:
 )
 def test_normalise_sql(sql: str, shape: str) -> None:
     assert normalise_sql(sql) == shape
+
+
+# ---- the log checks itself: a trace callback switched off is detected, never read as "0" -------
+def test_switching_off_the_trace_callback_blinds_the_log(db_path: Path) -> None:
+    async def scenario() -> tuple[str | None, int]:
+        async with connect(db_path) as db:
+            with statement_log(db) as blinded:
+                await db.set_trace_callback(None)
+                await posts_per_user_n_plus_one(db, [1, 2, 3])
+            problem = blinded.problem
+            with statement_log(db) as next_log:  # the callback is installed again
+                await posts_per_user_n_plus_one(db, [1, 2])
+            return problem, next_log.count
+
+    problem, later = asyncio.run(scenario())
+    assert problem is not None and "switched off the statement log" in problem
+    assert later == 3
+
+
+def test_a_blinded_log_raises_when_read(db_path: Path) -> None:
+    async def scenario() -> None:
+        async with connect(db_path) as db:
+            with statement_log(db) as log:
+                await db.set_trace_callback(lambda sql: None)  # replaced, not removed
+                await db.execute_fetchall("SELECT 1")
+            with pytest.raises(InstrumentBlinded, match="set_trace_callback"):
+                log.count  # noqa: B018
+
+    asyncio.run(scenario())
+
+
+def test_reading_the_count_inside_the_block_probes_at_once(db_path: Path) -> None:
+    async def scenario() -> tuple[int, str | None]:
+        async with connect(db_path) as db:
+            with statement_log(db) as log:
+                await db.execute_fetchall("SELECT 1")
+                before = log.count
+                await db.set_trace_callback(None)
+                return before, log.problem
+
+    before, problem = asyncio.run(scenario())
+    assert before == 1
+    assert problem is not None
+
+
+def test_blinding_a_sync_connection_is_detected(db_path: Path) -> None:
+    con = sync_connect(db_path)
+    try:
+        with statement_log(con) as log:
+            con.set_trace_callback(None)
+            con.execute("SELECT 1").fetchall()
+        assert log.problem is not None
+        with statement_log(con) as log:
+            con.execute("SELECT 1").fetchall()
+        assert (log.count, log.calls) == (1, 1)
+    finally:
+        con.close()
+
+
+def test_the_probe_is_never_logged(db_path: Path) -> None:
+    async def scenario() -> list[str]:
+        async with connect(db_path) as db:
+            with statement_log(db) as log:
+                await db.execute_fetchall("SELECT 1")
+                assert log.count == 1
+                await db.execute_fetchall("SELECT 2")
+            return [s.sql for s in log.statements]
+
+    assert asyncio.run(scenario()) == ["SELECT 1", "SELECT 2"]
+
+
+def test_log_evidence_calls_rows_and_changes(db_path: Path) -> None:
+    async def scenario() -> Any:
+        async with connect(db_path) as db:
+            with statement_log(db) as log:
+                await db.execute_fetchall("SELECT id FROM users ORDER BY id LIMIT 7")
+                await db.execute("UPDATE users SET tier = 'pro' WHERE id <= 3")
+                await db.commit()
+            return log
+
+    log = asyncio.run(scenario())
+    assert (log.calls, log.rows_fetched, log.changes) == (2, 7, 3)
+    update = next(s for s in log.statements if s.sql.startswith("UPDATE"))
+    assert (update.changes, update.in_transaction) == (3, True)  # after sqlite3's implicit BEGIN
+
+
+def test_with_insert_outside_a_transaction_is_an_autocommit_write(db_path: Path) -> None:
+    sql = (
+        "WITH v(a) AS (VALUES (?)) INSERT INTO comments (post_id, user_id, body, created_at) "
+        "SELECT 1, 1, a, 0 FROM v"
+    )
+
+    async def scenario() -> Any:
+        async with connect(db_path) as db:
+            with statement_log(db) as log:
+                for i in range(4):
+                    await db.execute(sql, (f"c{i}",))
+                    await db.commit()
+                await db.execute("BEGIN")  # an empty transaction at the end
+                await db.commit()
+            return log
+
+    log = asyncio.run(scenario())
+    tx = count_transactions(log.statements)
+    assert (tx.transactions, tx.autocommit_writes, log.changes) == (5, 4, 4)
+    assert count_transactions([s.sql for s in log.statements]).autocommit_writes == 4
+
+
+def test_vm_steps_detects_a_removed_progress_handler(db_path: Path) -> None:
+    async def scenario() -> None:
+        async with connect(db_path) as db:
+            with pytest.raises(InstrumentBlinded, match="set_progress_handler"):
+                async with vm_steps(db):
+                    await db.set_progress_handler(None, 1)
+                    await db.execute_fetchall("SELECT * FROM posts")
+
+    asyncio.run(scenario())
+
+
+def test_vm_steps_does_not_count_its_probe(db_path: Path) -> None:
+    async def scenario() -> tuple[int, int]:
+        async with connect(db_path) as db:
+            async with vm_steps(db) as empty:
+                pass
+            with statement_log(db) as log:
+                async with vm_steps(db) as one:
+                    await db.execute_fetchall("SELECT 1")
+            return empty.count, log.count + 0 * one.count
+
+    assert asyncio.run(scenario()) == (0, 1)
+
+
+# ---- reading the SQL text that was sent ----------------------------------------------------------
+@pytest.mark.parametrize(
+    ("sql", "clause"),
+    [
+        ("SELECT id FROM posts ORDER BY id LIMIT 40, 20", LimitClause(20, 40)),
+        ("SELECT id FROM posts WHERE id > 9 ORDER BY id LIMIT 101", LimitClause(101, 0)),
+        ("select id from posts limit 20 offset 40", LimitClause(20, 40)),
+        ("SELECT * FROM (SELECT id FROM t LIMIT 5 OFFSET 2) LIMIT 3", LimitClause(3, 0)),
+        ("SELECT 'LIMIT 1, 2' FROM t", None),
+        ("SELECT id FROM t -- LIMIT 9\n", None),
+        ("SELECT id FROM t LIMIT ? OFFSET ?", LimitClause(None, None)),
+    ],
+)
+def test_limit_clause(sql: str, clause: LimitClause | None) -> None:
+    assert limit_clause(sql) == clause
+
+
+def test_inner_limit_clauses_are_found_too() -> None:
+    clauses = limit_clauses("SELECT * FROM (SELECT id FROM t LIMIT 5 OFFSET 2) LIMIT 3")
+    assert [c.skips_rows for c in clauses] == [False, True]
+
+
+@pytest.mark.parametrize(
+    ("sql", "kind"),
+    [
+        ("WITH v(a) AS (SELECT 1) INSERT INTO t SELECT a FROM v", "INSERT"),
+        (
+            "with recursive n(i) as (select 1 union all select i + 1 from n) select * from n",
+            "SELECT",
+        ),
+        ("  /* hi */ update t set a = 1", "UPDATE"),
+        ("BEGIN ", "BEGIN"),
+        ("", ""),
+    ],
+)
+def test_statement_kind(sql: str, kind: str) -> None:
+    assert statement_kind(sql) == kind
+    assert is_write(sql) == (kind in ("INSERT", "UPDATE"))
+
+
+def test_a_scan_through_an_index_is_not_a_table_scan(db_path: Path) -> None:
+    async def scenario() -> tuple[bool, bool]:
+        async with connect(db_path) as db:
+            sql = "SELECT id FROM posts WHERE status = 'draft' ORDER BY created_at"
+            before = (await explain(db, sql)).scans_table("posts")
+            await db.execute("CREATE INDEX ix_d ON posts(created_at) WHERE status = 'draft'")
+            plan = await explain(db, sql)
+            return before, plan.scans_table("posts") or not plan.uses_index("ix_d")
+
+    assert asyncio.run(scenario()) == (True, False)

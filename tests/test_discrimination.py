@@ -1,9 +1,10 @@
 """Every check discriminates: it fails the stub and the wrong answers, passes the right ones.
 
-For each registered exercise the Case in ``tests/answers/<lesson>.py`` is run under the default
-seed and a second seed. An exercise without a Case, with fewer than two wrong answers or
-without a different correct answer fails this suite. A demo lesson defined here proves the
-harness itself (it also runs while no lesson module exists).
+For each registered exercise the Case in ``tests/answers/<lesson>.py`` is run under three seeds
+(the default one and two others; a learner's check draws a fresh one per attempt). An exercise
+without a Case, with fewer than two wrong answers or without a different correct answer fails
+this suite. A demo lesson defined here proves the harness itself (it also runs while no lesson
+module exists).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import importlib
+import inspect
 import random
 import statistics
 import subprocess
@@ -23,11 +25,14 @@ import pytest
 
 from labkit.grading import Exercise, Grader, Registry, load_lessons, run_check
 from labkit.grading.checking import default_seed
+from labkit.grading.references import same_code_as_reference
 from labkit.grading.result import NOT_YET, PASSED, CheckResult
 from tests.answers import Answers, Case, materialise
 
+DEFAULT_SEED = default_seed()
 SECOND_SEED = 20_231
-SEEDS = (None, SECOND_SEED)  # None: the default seed, as a learner's check uses
+THIRD_SEED = 90_210
+SEEDS = (DEFAULT_SEED, SECOND_SEED, THIRD_SEED)
 CHECK_SECONDS: list[float] = []  # every check run here, for the timing summary
 
 
@@ -55,16 +60,22 @@ def trials(case: Case) -> list[Trial]:
 
 
 def run_trial(exercise: Exercise, trial: Trial) -> list[str]:
-    """Run one trial under both seeds; return the problems (empty when it discriminates)."""
+    """Run one trial under every seed; return the problems (empty when it discriminates).
+
+    The reference and the alternatives are labkit's own answers (marked ``@reference_answer``)
+    or the tests': they are graded with ``allow_reference`` — a learner handing them in is not.
+    """
     problems = []
     for seed in SEEDS:
-        result = run_check(exercise, materialise(trial.answers), seed=seed)
+        result = run_check(
+            exercise, materialise(trial.answers), seed=seed, allow_reference=trial.must_pass
+        )
         CHECK_SECONDS.append(result.seconds)
-        shown_seed = default_seed() if seed is None else seed
+        shown_seed = seed
         if trial.must_pass and result.verdict != PASSED:
             problems.append(f"{trial.name} must pass (seed {shown_seed}):\n{result}")
         if not trial.must_pass:
-            must_fail = seed is not None or trial.must_fail_on_default_seed
+            must_fail = seed != DEFAULT_SEED or trial.must_fail_on_default_seed
             if result.verdict not in (NOT_YET, PASSED):  # "error" is a bug in the check itself
                 problems.append(
                     f"{trial.name} gave {result.verdict!r} (seed {shown_seed}):\n{result}"
@@ -147,6 +158,37 @@ def test_every_case_names_a_registered_exercise() -> None:
 def test_course_check_discriminates(exercise: Exercise, trial: Trial) -> None:
     problems = run_trial(exercise, trial)
     assert not problems, "\n\n".join(problems)
+
+
+def _delegate(answer: Any) -> Any:
+    """A learner's function that only calls labkit's reference (hidden from code identity)."""
+    if not inspect.isfunction(answer):
+        return answer  # a class: a subclass or an instance is caught by identity
+    holder = {"reference": answer}
+
+    def delegate(*args: Any, **kwargs: Any) -> Any:
+        return holder["reference"](*args, **kwargs)
+
+    return delegate
+
+
+def marked_reference_cases() -> Iterator[Any]:
+    for exercise in COURSE:
+        case = find_case(exercise)
+        if case is None:
+            continue
+        if any(same_code_as_reference(a) for a in materialise(case.reference)):
+            yield pytest.param(exercise, case, id=exercise.id)
+
+
+@pytest.mark.parametrize(("exercise", "case"), list(marked_reference_cases()))
+def test_labkits_reference_is_not_accepted_as_the_learners(exercise: Exercise, case: Case) -> None:
+    """Handing in (or delegating to) labkit's own @reference_answer is "not yet" (0 points)."""
+    as_is = run_check(exercise, materialise(case.reference), seed=SECOND_SEED)
+    assert as_is.verdict == NOT_YET and as_is.used_reference, str(as_is)
+    delegated = tuple(_delegate(a) for a in materialise(case.reference))
+    hidden = run_check(exercise, delegated, seed=SECOND_SEED)
+    assert hidden.verdict == NOT_YET, str(hidden)
 
 
 # ---- a demo lesson: proves the harness while (and after) the course's lessons land -------------
@@ -355,7 +397,7 @@ def test_harness_reports_a_check_that_does_not_discriminate() -> None:
 
 def test_hard_coded_answer_is_caught_by_the_second_seed() -> None:
     exercise = DEMO.get("90.top_k")
-    on_default = run_check(exercise, (_top_k_hard_coded,))
+    on_default = run_check(exercise, (_top_k_hard_coded,), seed=DEFAULT_SEED)
     on_second = run_check(exercise, (_top_k_hard_coded,), seed=SECOND_SEED)
     assert on_default.verdict == PASSED  # it fits the default seed: only the second seed shows it
     assert on_second.verdict == NOT_YET
@@ -366,7 +408,9 @@ def _verdicts(pairs: list[tuple[Exercise, Trial]]) -> list[tuple[str, str, str]]
     out = []
     for exercise, trial in pairs:
         for seed in SEEDS:
-            result: CheckResult = run_check(exercise, materialise(trial.answers), seed=seed)
+            result: CheckResult = run_check(
+                exercise, materialise(trial.answers), seed=seed, allow_reference=trial.must_pass
+            )
             out.append((exercise.id, trial.name, result.verdict))
     return out
 

@@ -92,9 +92,14 @@ def test_passing_check() -> None:
     result = check("97.total", total_ok)
     assert result.passed and bool(result)
     assert (result.verdict, result.points, result.max_points) == (PASSED, 2, 2)
-    assert result.seed == 42
+    assert result.seed is not None and 1 <= result.seed < 2**31  # drawn for this attempt
     assert "#2e7d32" in result._repr_html_()  # the green card
     assert str(result).startswith("✓ passed — 97.total")
+    replay = (
+        f"graded on seed {result.seed} — replay with check('97.total', ..., seed={result.seed})"
+    )
+    assert replay in str(result)
+    assert f"seed={result.seed})</code>" in result._repr_html_()
     json.dumps(result.to_dict())
 
 
@@ -108,7 +113,7 @@ def test_wrong_value_shows_first_difference_and_hint() -> None:
 
 def test_seed_override_changes_the_data() -> None:
     assert check("97.total", total_ok, seed=7).passed
-    hard_coded = check("97.total", lambda xs: 48)
+    hard_coded = check("97.total", lambda xs: 48, seed=42)
     assert hard_coded.passed
     assert not check("97.total", lambda xs: 48, seed=7).passed
 
@@ -361,7 +366,7 @@ def test_registry_rejects_bad_ids_and_duplicates() -> None:
         registry.exercise("02.x", title="x", answers=("f",))(other)
 
 
-def test_run_check_uses_the_default_seed_from_labkit_data() -> None:
+def test_each_attempt_draws_its_own_seed_unless_one_is_given() -> None:
     seen: list[int] = []
     registry = Registry()
 
@@ -369,9 +374,11 @@ def test_run_check_uses_the_default_seed_from_labkit_data() -> None:
     def grade(g: Grader) -> None:
         seen.append(g.seed)
 
-    assert run_check(registry.get("96.seed"), ()).passed
+    results = [run_check(registry.get("96.seed"), ()) for _ in range(3)]
     assert run_check(registry.get("96.seed"), (), seed=5).passed
-    assert seen == [checking.default_seed(), 5] and seen[0] == 42
+    assert [r.seed for r in results] == seen[:3] and seen[3] == 5
+    assert len(set(seen[:3])) == 3 and all(1 <= s < 2**31 for s in seen)
+    assert checking.default_seed() == 42  # the notebooks' datasets, not the checks' seeds
 
 
 def test_dataset_is_a_fresh_copy_for_the_seed_removed_afterwards(

@@ -23,12 +23,17 @@ from labkit.lessons.n00_start.budget import (
     middleware_stacks,
 )
 from labkit.lessons.n00_start.server_timing import (
+    EDGE_CASES,
     EXAMPLES,
     headers_for,
     random_header,
     read_server_timing_reference,
 )
-from labkit.lessons.n00_start.top_authors import posts_per_author, top_authors_reference
+from labkit.lessons.n00_start.top_authors import (
+    add_edge_cases,
+    posts_per_author,
+    top_authors_reference,
+)
 from labkit.lessons.n00_start.tour import preview_check, progress_place
 from labkit.load import RequestTiming
 
@@ -66,6 +71,20 @@ def test_budget_maps_every_phase_exactly() -> None:
     assert list(b.budget_ms) == list(BUDGET_MS)
 
 
+def test_budget_reads_every_server_phase_from_the_header_when_it_has_them() -> None:
+    server = {"db": 30.0, "cache": 1.0, "ser": 0.5, "app": 3.0, "total": 37.0}
+    b = lifecycle_budget(timing(server=server))
+    assert b.measured_ms["handler"] == 3.0  # app
+    assert b.measured_ms["serialisation"] == 0.5  # ser
+    assert b.measured_ms["middleware"] == pytest.approx(2.5)  # total - (app + db + cache + ser)
+    assert b.how_measured["handler"] == "Server-Timing: app"
+    measured = lifecycle_budget(timing(server=server), middleware_ms=0.02)
+    assert measured.measured_ms["middleware"] == 0.02
+    assert measured.how_measured["middleware"].startswith("in-process")
+    with pytest.raises(MeasurementError, match="no ser/app"):
+        lifecycle_budget(timing())  # an older header: the in-process figures are needed
+
+
 def test_budget_counts_tls_and_flags_phases_over_budget() -> None:
     b = lifecycle_budget(
         timing(server={"db": 150.0, "total": 180.0}, tls=12.0, ttfb=181.0),
@@ -99,7 +118,7 @@ def test_budget_views() -> None:
     b = lifecycle_budget(timing(), middleware_ms=0.25, serialisation_ms=2.0)
     frame = b.to_frame()
     assert list(frame.index) == list(BUDGET_MS)
-    assert frame.loc["I/O", "measured ms"] == 31.0
+    assert frame.loc["I/O", "measured ms"] == "31.000"  # formatted: no float noise in the table
     assert frame.loc["I/O", "share of budget"] == "31%"
     text = str(b)
     assert "largest phase: I/O" in text and "over budget" not in text
@@ -192,7 +211,9 @@ def test_reference_reader(header: str, expected: dict[str, float]) -> None:
 def test_generated_headers_are_seeded_and_plausible() -> None:
     assert headers_for(42) == headers_for(42)
     assert headers_for(42) != headers_for(20_231)
-    assert [h for h, _ in headers_for(7)[: len(EXAMPLES)]] == list(EXAMPLES)
+    headers = [h for h, _ in headers_for(7)]
+    assert set(EXAMPLES) | set(EDGE_CASES) <= set(headers)  # shuffled in among the generated
+    assert headers != [h for h, _ in headers_for(8)]
     rng = random.Random(1)
     for _ in range(200):
         header, phases = random_header(rng)
@@ -226,6 +247,25 @@ def test_top_authors_reference_counts_published_and_breaks_ties_by_id(
     assert list(posts_per_author(authors_db).items()) == [(3, 2), (1, 1), (2, 1)]
 
 
+def test_edge_cases_put_twins_ties_and_drafts_where_they_separate(tmp_path: Path) -> None:
+    from labkit.data import fresh_copy
+
+    con = sqlite3.connect(fresh_copy("tiny", seed=7, dest=tmp_path / "t.sqlite"))
+    before = top_authors_reference(con, 7)
+    add_edge_cases(con, 6)
+    after = top_authors_reference(con, 7)
+    names = [row["name"] for row in after]
+    assert names.count(before[2]["name"]) == 2  # a twin: same name, same count, larger id
+    assert after[5]["posts"] == after[6]["posts"]  # a tie across places 6 and 7
+    assert after[5]["author_id"] < after[6]["author_id"]
+    (drafts,) = con.execute(
+        "SELECT COUNT(*) FROM posts WHERE author_id = ? AND status != 'published'",
+        (before[6]["author_id"],),
+    ).fetchone()
+    assert drafts > after[0]["posts"]  # counting every status would put them first
+    con.close()
+
+
 # ---- the tour -----------------------------------------------------------------------------------
 def test_preview_check_neither_records_nor_raises(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
@@ -255,3 +295,21 @@ def test_progress_place_reads_the_store(monkeypatch: pytest.MonkeyPatch, tmp_pat
 
     check("00.server_timing", read_server_timing_reference)
     assert progress_place().attempts == 1
+
+
+# ---- the server budget exercise -----------------------------------------------------------------
+def test_server_budget_reference_and_generated_phases() -> None:
+    from labkit.lessons.n00_start.latency_budget import (
+        EDGE_CASES,
+        phases_for,
+        server_budget_reference,
+    )
+
+    assert server_budget_reference(
+        {"db": 10.0, "cache": 1.0, "ser": 0.5, "app": 3.0, "total": 15.0}
+    ) == {"I/O": 11.0, "handler": 3.0, "serialisation": 0.5, "middleware": 0.5}
+    assert server_budget_reference({"total": 3.0})["middleware"] == 3.0
+    assert server_budget_reference(EDGE_CASES[2])["middleware"] == 0.0  # parts exceed the total
+    assert phases_for(5) == phases_for(5) and phases_for(5) != phases_for(6)
+    for phases in phases_for(11, n=200):
+        assert "total" in phases and all(ms >= 0 for ms in phases.values())

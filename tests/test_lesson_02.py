@@ -236,3 +236,174 @@ def test_transaction_reference_commits_and_rolls_back(posts_db: Path) -> None:
     titles = dict(con.execute("SELECT id, title FROM posts WHERE id IN (1, 2)").fetchall())
     con.close()
     assert titles == {1: "kept", 2: "post 2"}
+
+
+# ---- checks that hold: SQL sent, SQLite's own transaction state, no leaks ------------------
+@pytest.mark.parametrize(
+    ("statements", "limit", "problem"),
+    [
+        (["SELECT id, title FROM posts WHERE id > 40 ORDER BY id LIMIT 21"], 20, None),
+        (["SELECT id, title FROM posts ORDER BY id LIMIT 21 OFFSET 0"], 20, None),
+        (["SELECT id, title FROM posts ORDER BY id LIMIT 40, 21"], 20, "skips rows"),
+        (["SELECT id, title FROM posts ORDER BY id LIMIT 21 OFFSET 40"], 20, "skips rows"),
+        (["SELECT id, title FROM posts WHERE id > 0 ORDER BY id LIMIT 501"], 500, "up to 501"),
+        (["SELECT id, title FROM posts ORDER BY id"], 20, "no statement had a LIMIT"),
+        (["SELECT id FROM posts WHERE id > 3 LIMIT -1"], 20, "up to -1"),
+        (
+            [
+                "SELECT id, title FROM posts WHERE id > 9 ORDER BY id LIMIT 20",
+                "SELECT EXISTS (SELECT 1 FROM posts WHERE id > 29)",
+            ],
+            20,
+            None,
+        ),
+    ],
+)
+def test_keyset_sql_problem_reads_the_text_sent(
+    statements: list[str], limit: int, problem: str | None
+) -> None:
+    from labkit.lessons.n02_queries.pagination import sql_problem
+
+    found = sql_problem(statements, limit)
+    assert (found is None) if problem is None else (found is not None and problem in found)
+
+
+def test_transactions_seen_by_sqlite_ignore_the_text() -> None:
+    from labkit.db import Statement
+    from labkit.lessons.n02_queries.writes import transactions_seen_by_sqlite
+
+    per_row = [Statement("WITH v AS (SELECT 1) INSERT ...", changes=1, in_transaction=False)] * 3
+    one = [
+        Statement("BEGIN ", changes=0, in_transaction=False),
+        *[Statement("INSERT ...", changes=1, in_transaction=True)] * 3,
+        Statement("COMMIT", changes=0, in_transaction=True),
+    ]
+    assert transactions_seen_by_sqlite(per_row) == 3
+    assert transactions_seen_by_sqlite(one) == 1
+
+
+def _check(exercise_id: str, answer: object, seed: int = 7) -> str:
+    from labkit.grading import get_exercise, run_check
+
+    return run_check(get_exercise(exercise_id), (answer,), seed=seed).verdict
+
+
+def test_a_patched_transaction_counter_cannot_pass_per_row_commits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An earlier answer replaced labkit's counter: a later per-row answer still fails."""
+    import labkit.lessons.n02_queries.writes as writes
+    import labkit.query_cost as query_cost
+    from labkit.query_cost import TransactionCount
+
+    def always_one(statements: object) -> TransactionCount:
+        return TransactionCount(1, 1, 0, 0, 1)
+
+    monkeypatch.setattr(writes, "count_transactions", always_one)
+    monkeypatch.setattr(query_cost, "count_transactions", always_one)
+    assert _check("02.batch_insert", writes.insert_comments_per_row) == "not yet"
+
+
+def test_a_patched_statement_count_cannot_pass_n_plus_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    from labkit.db.statements import StatementLog
+    from labkit.lessons.n02_queries.n_plus_one import users_with_posts_n_plus_one
+
+    monkeypatch.setattr(StatementLog, "count", property(lambda self: 1))
+    assert _check("02.n_plus_one", users_with_posts_n_plus_one) == "not yet"
+
+
+def test_verdicts_do_not_leak_between_attempts() -> None:
+    """One transaction passes, then per-row commits fail, then one transaction passes again."""
+    from labkit.lessons.n02_queries.writes import INSERT_COMMENT, insert_comments_per_row
+
+    async def batched(db, rows):  # type: ignore[no-untyped-def]
+        await db.executemany(INSERT_COMMENT, rows)
+        await db.commit()
+
+    verdicts = [_check("02.batch_insert", a) for a in (batched, insert_comments_per_row, batched)]
+    assert verdicts == ["passed", "not yet", "passed"]
+
+
+def test_trim_posts_leaves_gaps_and_an_exact_multiple(posts_db: Path) -> None:
+    from labkit.lessons.n02_queries.pagination import trim_posts
+
+    async def scenario() -> list[int]:
+        async with aiosqlite.connect(posts_db) as db:
+            await trim_posts(db, 11, 50)
+            return [r[0] for r in await db.execute_fetchall("SELECT id FROM posts ORDER BY id")]
+
+    ids = run(scenario())
+    assert len(ids) % 50 == 0
+    assert ids != list(range(1, len(ids) + 1))  # ids have gaps
+
+
+@pytest.mark.parametrize(
+    ("sql", "condition"),
+    [
+        ("CREATE INDEX ix ON posts(created_at) WHERE status = 'draft'", "status = 'draft'"),
+        ("CREATE INDEX ix ON posts(created_at)", None),
+        (
+            "CREATE INDEX ix ON posts(created_at, id) where (status = 'draft');",
+            "(status = 'draft')",
+        ),
+    ],
+)
+def test_index_condition(sql: str, condition: str | None) -> None:
+    from labkit.lessons.n02_queries.partial_index import index_condition
+
+    assert index_condition(sql) == condition
+
+
+def _labkit_references() -> list[tuple[str, object]]:
+    from labkit.lessons.n02_queries import (
+        fields,
+        indexes,
+        latest_posts,
+        n_plus_one,
+        pagination,
+        partial_index,
+        pooling,
+        slow_log,
+        transactions,
+        writes,
+    )
+
+    return [
+        ("02.n_plus_one", n_plus_one.users_with_posts_join),
+        ("02.latest_posts", latest_posts.latest_posts_window),
+        ("02.select_fields", fields.list_users_reference),
+        ("02.index", indexes.add_comment_index_reference),
+        ("02.feed_index", indexes.add_feed_index_reference),
+        ("02.partial_index", partial_index.add_draft_index_reference),
+        ("02.keyset_page", pagination.list_posts_keyset),
+        ("02.batch_insert", writes.insert_comments_batched),
+        ("02.pool_release", pooling.profile_page_reference),
+        ("02.fail_fast", pooling.profile_or_busy_reference),
+        ("02.transaction", transactions.transaction_reference),
+        ("02.slow_query_log", slow_log.slow_queries_reference),
+    ]
+
+
+@pytest.mark.parametrize(("exercise_id", "reference"), _labkit_references())
+def test_labkits_references_are_not_the_learners(exercise_id: str, reference: object) -> None:
+    """Handed in as they are, or behind a function that delegates to them: "not yet"."""
+    holder = {"reference": reference}
+
+    def delegate(*args: object, **kwargs: object) -> object:
+        return holder["reference"](*args, **kwargs)  # type: ignore[operator]
+
+    assert _check(exercise_id, reference, seed=99) == "not yet"
+    assert _check(exercise_id, delegate, seed=99) == "not yet"
+
+
+def test_an_asynccontextmanager_answer_is_not_mistaken_for_the_reference() -> None:
+    """Marking the reference must not mark contextlib's helper shared by every such function."""
+    from contextlib import asynccontextmanager
+
+    from labkit.grading.references import same_code_as_reference
+
+    @asynccontextmanager
+    async def transaction(db):  # type: ignore[no-untyped-def]
+        yield db
+
+    assert same_code_as_reference(transaction) is None

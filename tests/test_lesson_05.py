@@ -18,9 +18,8 @@ import pytest
 from labkit.app import create_app
 from labkit.data import ensure, fresh_copy
 from labkit.db import connect
-from labkit.lessons.n05_streaming import reference
-from labkit.lessons.n05_streaming.checks_payloads import count_stdlib_json, first_field_difference
-from labkit.lessons.n05_streaming.checks_streams import parse_export
+from labkit.lessons.n05_streaming import compression, export, keyset, stream_rows
+from labkit.lessons.n05_streaming.export import parse_export
 from labkit.lessons.n05_streaming.middleware_kit import (
     HEALTH_PATHS,
     MIDDLEWARES,
@@ -31,7 +30,15 @@ from labkit.lessons.n05_streaming.middleware_kit import (
     replay_script,
     request_script,
 )
+from labkit.lessons.n05_streaming.schema_encoder import (
+    count_stdlib_json,
+    first_field_difference,
+    json_baseline,
+    make_public_encoder,
+)
+from labkit.lessons.n05_streaming.selective_middleware import skip_for
 from labkit.lessons.n05_streaming.tables import (
+    USER_COLUMNS,
     RowDigest,
     count_fetches,
     make_users_db,
@@ -65,7 +72,7 @@ def test_row_digest_depends_on_rows_and_order() -> None:
     a, b, c = RowDigest(), RowDigest(), RowDigest()
     for row in rows:
         a(row)
-        b(dict(zip(reference.USER_COLUMNS, row, strict=True)))
+        b(dict(zip(USER_COLUMNS, row, strict=True)))
     for row in reversed(rows):
         c(row)
     assert a.count == b.count == c.count == 5
@@ -81,10 +88,10 @@ def test_count_fetches_counts_trips_and_restores_the_connection(tmp_path: Path) 
     async def scenario() -> tuple[int, int, dict[str, int]]:
         async with connect(path) as db:
             with count_fetches(db) as counted:
-                await reference.stream_users(db, RowDigest(), 100)
+                await stream_rows.stream_users(db, RowDigest(), 100)
             many = counted.fetches
             with count_fetches(db) as counted:
-                async with db.execute(reference.STREAM_SQL) as cursor:
+                async with db.execute(stream_rows.STREAM_SQL) as cursor:
                     while await cursor.fetchone() is not None:
                         pass
             assert "_execute" not in vars(db)  # the instance patch is gone
@@ -116,14 +123,14 @@ def test_keyset_and_export_references_on_the_tiny_dataset(tmp_path: Path) -> Non
 
     async def scenario() -> dict[str, Any]:
         async with connect(path) as db:
-            batches = [len(b) async for b in reference.keyset_batches(db, "users", 25)]
+            batches = [len(b) async for b in keyset.keyset_batches(db, "users", 25)]
             bodies = {
-                fmt: b"".join([c async for c in reference.export_users(db, fmt, 7)])
+                fmt: b"".join([c async for c in export.export_users(db, fmt, 7)])
                 for fmt in ("json", "ndjson", "csv")
             }
             await db.execute("DELETE FROM users")
             empty = {
-                fmt: b"".join([c async for c in reference.export_users(db, fmt, 7)])
+                fmt: b"".join([c async for c in export.export_users(db, fmt, 7)])
                 for fmt in ("json", "ndjson", "csv")
             }
         return {"batches": batches, "bodies": bodies, "empty": empty}
@@ -135,7 +142,7 @@ def test_keyset_and_export_references_on_the_tiny_dataset(tmp_path: Path) -> Non
     assert parsed["json"] == parsed["ndjson"]
     assert parsed["csv"][0]["id"] == "1" and parsed["json"][0]["id"] == 1
     assert got["empty"] == {"json": b"[]", "ndjson": b"", "csv": b"".join(
-        [",".join(reference.EXPORT_COLUMNS).encode(), b"\n"])}  # fmt: skip
+        [",".join(export.EXPORT_COLUMNS).encode(), b"\n"])}  # fmt: skip
 
 
 def test_parse_export_rejects_broken_documents() -> None:
@@ -160,25 +167,25 @@ def test_parse_export_rejects_broken_documents() -> None:
     ],
 )
 def test_accepted_encodings(accept: str | None, expected: set[str]) -> None:
-    assert reference.accepted_encodings(accept) == expected
+    assert compression.accepted_encodings(accept) == expected
 
 
 def test_compress_response_reference() -> None:
     body = json.dumps([{"id": i, "name": f"user {i}"} for i in range(200)]).encode()
-    payload, headers = reference.compress_response(body, "gzip, br")
+    payload, headers = compression.compress_response(body, "gzip, br")
     assert headers["Content-Encoding"] == "br" and brotli.decompress(payload) == body
-    payload, headers = reference.compress_response(body, "gzip")
+    payload, headers = compression.compress_response(body, "gzip")
     assert headers["Content-Encoding"] == "gzip" and gzip.decompress(payload) == body
-    assert reference.compress_response(body, "identity")[0] == body
-    assert reference.compress_response(body[:1023], "gzip") == (body[:1023], {})
-    assert "Content-Encoding" in reference.compress_response(body[:1024], "gzip")[1]
+    assert compression.compress_response(body, "identity")[0] == body
+    assert compression.compress_response(body[:1023], "gzip") == (body[:1023], {})
+    assert "Content-Encoding" in compression.compress_response(body[:1024], "gzip")[1]
 
 
 def test_public_encoder_reference_validates_and_drops_private_fields() -> None:
-    encode = reference.make_public_encoder()
-    rows = [dict(zip(reference.USER_COLUMNS, r, strict=True)) for r in user_rows(3, 2)]
+    encode = make_public_encoder()
+    rows = [dict(zip(USER_COLUMNS, r, strict=True)) for r in user_rows(3, 2)]
     decoded = json.loads(encode(rows))
-    assert first_field_difference(decoded, json.loads(reference.json_baseline(rows))) is None
+    assert first_field_difference(decoded, json.loads(json_baseline(rows))) is None
     assert "email" not in decoded[0] and isinstance(decoded[0]["is_active"], bool)
     rows[1]["created_at"] = "yesterday"
     with pytest.raises(ValueError):
@@ -194,15 +201,15 @@ def test_first_field_difference_names_the_field_and_types() -> None:
     assert first_field_difference({}, want) is not None
 
 
-def test_stdlib_json_counter_counts_only_this_thread() -> None:
+def test_stdlib_json_counter_counts_every_thread() -> None:
     with count_stdlib_json() as calls:
         json.dumps({"a": 1})
         worker = threading.Thread(target=lambda: json.dumps([1, 2]))
         worker.start()
         worker.join()
-    assert calls[0] == 1
+    assert (calls.calls, calls.threads) == (2, 1)
     json.dumps({"b": 2})  # restored: counting has stopped
-    assert calls[0] == 1
+    assert calls.calls == 2
 
 
 # ---- middleware kit ------------------------------------------------------------------------------
@@ -210,7 +217,7 @@ def test_middleware_app_counts_and_selective_reference_skips_probes() -> None:
     script = request_script(seed=3)
     plain, selective = MiddlewareCounter(), MiddlewareCounter()
     statuses_plain = run(replay_script(build_app(plain), script))
-    wrap = lambda cls: reference.skip_for(cls, HEALTH_PATHS)  # noqa: E731
+    wrap = lambda cls: skip_for(cls, HEALTH_PATHS)  # noqa: E731
     statuses = run(replay_script(build_app(selective, wrap=wrap), script))
     probes = [i for i, item in enumerate(script) if item.path in HEALTH_PATHS]
     assert probes and all(statuses_plain[i] == 401 for i in probes)
@@ -249,3 +256,85 @@ def test_asgi_get_keeps_the_chunks_of_a_streamed_export(tmp_path: Path) -> None:
     assert status_a == status_b == 200
     assert b"".join(plain) == b"".join(streamed)
     assert len(plain) == 1 and len(streamed) == 2
+
+
+# ---- instruments the checks verify ---------------------------------------------------------------
+def test_memory_watch_sees_a_stop_a_restart_and_a_reset_peak() -> None:
+    import tracemalloc
+
+    from labkit.errors import InstrumentBlinded
+    from labkit.lessons.n05_streaming.memory_watch import MemoryWatch
+
+    watch = MemoryWatch()
+    watch.start()
+    held = [bytearray(1000) for _ in range(200)]
+    watch.sample()
+    del held
+    watch.finish()
+    assert watch.peak >= 200_000 and not tracemalloc.is_tracing()
+
+    def blinded(tamper: Any) -> str:
+        watch = MemoryWatch()
+        watch.start()
+        held = [bytearray(1000) for _ in range(200)]
+        watch.sample()
+        del held
+        tamper()
+        with pytest.raises(InstrumentBlinded) as caught:
+            watch.finish()
+        assert not tracemalloc.is_tracing()
+        return str(caught.value)
+
+    assert "switched off" in blinded(tracemalloc.stop)
+    assert "restarted" in blinded(lambda: (tracemalloc.stop(), tracemalloc.start()))
+    assert "peak was reset" in blinded(tracemalloc.reset_peak)
+
+
+def test_offsets_are_found_in_either_spelling_and_keyset_steps_stay_flat(tmp_path: Path) -> None:
+    from labkit.lessons.n05_streaming import statement_cost
+
+    assert statement_cost.skips_rows("SELECT * FROM t ORDER BY id LIMIT 10 OFFSET 20")
+    assert statement_cost.skips_rows("select * from t order by id limit 20, 10")
+    assert not statement_cost.skips_rows("SELECT * FROM t WHERE id > 20 ORDER BY id LIMIT 10")
+    path = make_users_db(tmp_path / "u.sqlite", 400, seed=3)
+    keyset_sql = [(f"SELECT * FROM users WHERE id > {k} ORDER BY id LIMIT 50", ()) for k in
+                  range(0, 400, 50)]  # fmt: skip
+    offset_sql = [(f"SELECT * FROM users ORDER BY id LIMIT 50 OFFSET {k}", ()) for k in
+                  range(0, 400, 50)]  # fmt: skip
+    flat = statement_cost.depth_growth(statement_cost.replay(path, keyset_sql), 50)
+    grows = statement_cost.depth_growth(statement_cost.replay(path, offset_sql), 50)
+    assert flat <= statement_cost.MAX_DEPTH_GROWTH < grows
+
+
+def test_leftovers_report_busy_threads_and_pending_tasks_not_idle_pool_workers() -> None:
+    from labkit.lessons.n05_streaming import leftovers
+
+    async def scenario() -> tuple[list[str], list[str], list[str]]:
+        before = leftovers.snapshot()
+        await asyncio.to_thread(lambda: None)  # leaves an idle pool worker: not work
+        idle = await leftovers.left_running(before)
+        before = leftovers.snapshot()
+        task = asyncio.ensure_future(asyncio.sleep(10))
+        pending = await leftovers.left_running(before)
+        assert task.cancelled() or task.cancelling()
+        before = leftovers.snapshot()
+        stop = threading.Event()
+        worker = threading.Thread(target=stop.wait, args=(5,), name="busy")
+        worker.start()
+        busy = await leftovers.left_running(before)
+        stop.set()
+        worker.join()
+        return idle, pending, busy
+
+    idle, pending, busy = run(scenario())
+    assert idle == [] and len(pending) == 1 and busy == ["thread 'busy'"]
+
+
+def test_installed_gzip_middleware_is_probed_on_a_stream() -> None:
+    from labkit.lessons.n05_streaming.gzip_probe import probe_gzip_streaming
+
+    chunks = [json.dumps([{"id": i, "k": "v" * 20} for i in range(200)]).encode()] * 5
+    probe = run(probe_gzip_streaming(chunks))
+    assert probe.chunks_produced == 5 and probe.raw_bytes == sum(map(len, chunks))
+    assert probe.body_messages >= 1 and 1 <= probe.produced_at_first_message <= 5
+    assert probe.streams == (probe.produced_at_first_message < 5 and probe.body_messages > 1)

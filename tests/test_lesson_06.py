@@ -10,50 +10,62 @@ from pathlib import Path
 import pytest
 
 from labkit.errors import LoadError
-from labkit.lessons.n06_capstone import reference
-from labkit.lessons.n06_capstone.fixtures import (
-    STEP_NAMES,
-    alert_scenarios,
-    optimisation_runs,
-    result_from_samples,
-    sample_sets,
-)
+from labkit.lessons.n06_capstone import alerts, impact, report, summary
+from labkit.lessons.n06_capstone.alerts import alert_scenarios
 from labkit.lessons.n06_capstone.live import relabel, short_name
 from labkit.lessons.n06_capstone.reading import first_number, first_table, report_text, sections
+from labkit.lessons.n06_capstone.recorded_runs import (
+    STEP_NAMES,
+    optimisation_runs,
+    result_from_samples,
+)
+from labkit.lessons.n06_capstone.summary import sample_sets
 from labkit.report import SECTIONS
 
 
 def test_nearest_rank_on_known_values() -> None:
     values = [float(v) for v in range(1, 11)]
-    assert reference.nearest_rank(values, 50) == 5.0
-    assert reference.nearest_rank(values, 95) == 10.0
-    assert reference.nearest_rank(values, 90) == 9.0
-    assert reference.nearest_rank([7.0], 99) == 7.0
+    assert summary.nearest_rank(values, 50) == 5.0
+    assert summary.nearest_rank(values, 95) == 10.0
+    assert summary.nearest_rank(values, 90) == 9.0
+    assert summary.nearest_rank([7.0], 99) == 7.0
 
 
-def test_summarise_counts_every_non_2xx_as_an_error() -> None:
+def test_summarise_counts_4xx_5xx_and_no_answer_as_errors() -> None:
     samples = [(10.0, "200"), (20.0, "201"), (30.0, "404"), (40.0, "503"), (50.0, "Timeout")]
-    summary = reference.summarise(samples, 2.0)
-    assert summary["requests"] == 5
-    assert summary["rps"] == 2.5
-    assert summary["error_rate"] == pytest.approx(3 / 5)
-    assert summary["p50_ms"] == 30.0
-    assert summary["p99_ms"] == 50.0
+    samples += [(60.0, "304"), (70.0, "204"), (80.0, "302")]
+    figures = summary.summarise_reference(samples, 2.0)
+    assert figures["requests"] == 8
+    assert figures["rps"] == 4.0
+    assert figures["error_rate"] == pytest.approx(3 / 8)
+    assert figures["p50_ms"] == 40.0
+    assert figures["p99_ms"] == 80.0
+
+
+def test_sample_sets_separate_the_nearest_rank_from_round() -> None:
+    """Some set has N/100 × n with a fraction below a half, where round() picks another rank."""
+    for seed in (42, 7, 20_231):
+        sizes = [len(samples) for samples, _ in sample_sets(seed)]
+        assert any(
+            math.ceil(p / 100 * n) != max(1, round(p / 100 * n)) for n in sizes for p in (50, 95)
+        )
+        assert len(sizes) != len(set(sizes))  # two sets of one length: memo by length fails
 
 
 def test_sample_sets_are_seeded() -> None:
     assert sample_sets(42) == sample_sets(42)
     assert sample_sets(42) != sample_sets(20_231)
     sizes = [len(samples) for samples, _ in sample_sets(42)]
-    assert sizes == [2000, 100, 20, 7, 1]
+    assert sizes == [2000, 101, 20, 13, 101, 7, 1, 8]
     outcomes = {outcome for samples, _ in sample_sets(42) for _, outcome in samples}
     assert "200" in outcomes and "Timeout" in outcomes and any(o[0] in "45" for o in outcomes)
+    assert {"201", "204", "304"} <= outcomes
 
 
 def test_recorded_result_agrees_with_exact_percentiles() -> None:
     samples, duration = sample_sets(42)[0]
     result = result_from_samples({"/x": samples}, duration=duration, label="t")
-    exact = reference.summarise(samples, duration)
+    exact = summary.summarise_reference(samples, duration)
     for name in ("p50_ms", "p95_ms", "p99_ms"):
         assert result.figure(name) == pytest.approx(exact[name], rel=2e-3)  # HdrHistogram: 3 digits
     assert result.error_rate == pytest.approx(exact["error_rate"])
@@ -64,9 +76,9 @@ def test_optimisation_runs_have_a_winner_that_is_not_last() -> None:
     for seed in (42, 20_231, 7, 123):
         baseline, steps = optimisation_runs(seed)
         assert sorted(name for name, _ in steps) == sorted(f"+{n}" for n in STEP_NAMES)
-        table = reference.impact_table(baseline, steps)
+        table = impact.impact_table_reference(baseline, steps)
         gains = list(table["throughput_gain"])
-        winner = reference.largest_impact(table)
+        winner = impact.largest_impact_reference(table)
         assert winner != steps[-1][0]
         assert winner != table["optimisation"].iloc[int(table["rps_after"].to_numpy().argmax())]
         assert min(gains) < 1 < max(gains)
@@ -76,7 +88,7 @@ def test_optimisation_runs_have_a_winner_that_is_not_last() -> None:
 
 def test_impact_table_compares_each_step_with_the_one_before() -> None:
     baseline, steps = optimisation_runs(42)
-    table = reference.impact_table(baseline, steps)
+    table = impact.impact_table_reference(baseline, steps)
     assert table["rps_before"].iloc[0] == baseline.rps
     for index in range(1, len(steps)):
         assert table["rps_before"].iloc[index] == steps[index - 1][1].rps
@@ -87,26 +99,26 @@ def test_alert_scenarios_at_and_past_the_bounds() -> None:
     scenarios = {name: (result, limit) for name, result, limit in alert_scenarios(42)}
     at, limit = scenarios["every signal exactly at its bound"]
     assert at.error_rate == 0.01
-    assert reference.cache_hit_rate(at) == 0.70
-    assert reference.alert_states(at, limit) == dict.fromkeys(reference.SIGNALS, False)
+    assert alerts.cache_hit_rate(at) == 0.70
+    assert alerts.alert_states_reference(at, limit) == dict.fromkeys(alerts.SIGNALS, False)
     past, limit = scenarios["a slow tail, 1.1% errors, a cold cache"]
     assert past.figure("mean_ms") < 500 < past.p95  # the mean would hide this one
-    assert reference.alert_states(past, limit) == dict.fromkeys(reference.SIGNALS, True)
+    assert alerts.alert_states_reference(past, limit) == dict.fromkeys(alerts.SIGNALS, True)
     unsampled, limit = scenarios["no cache and no loop-lag sample"]
-    assert reference.cache_hit_rate(unsampled) is None
-    assert not any(reference.alert_states(unsampled, limit).values())
+    assert alerts.cache_hit_rate(unsampled) is None
+    assert not any(alerts.alert_states_reference(unsampled, limit).values())
 
 
 def test_report_reads_back_with_the_measured_numbers() -> None:
     baseline, steps = optimisation_runs(42)
-    report = reference.make_report(baseline, steps, plots=False)
-    markdown = report_text(report)
+    built = report.make_report_reference(baseline, steps, plots=False)
+    markdown = report_text(built)
     assert markdown is not None and report_text(markdown) == markdown
     assert report_text(42) is None
     found = sections(markdown)
     assert all(name in found for name in SECTIONS)
     rows = first_table(found["Results summary"])
-    assert rows[0] == ["metric", "before", "after", "change"]
+    assert rows[0] == ["metric", "before", "after", "change", "rests on"]
     by_metric = {row[0]: row for row in rows[1:]}
     assert first_number(by_metric["p95"][1]) == pytest.approx(baseline.p95, abs=0.051)
     assert first_number(by_metric["throughput"][2]) == pytest.approx(steps[-1][1].rps, abs=0.51)
@@ -165,19 +177,23 @@ def test_live_cursor_samples_and_steps(tiny_dataset: Path) -> None:
         assert page_cursor(server.url, 200) != "eyJvIjoyMDB9"  # the last row seen instead
 
     lines: list[str] = []
-    baseline, steps = asyncio.run(
+    comparison = asyncio.run(
         one_at_a_time(
             ("eager_loading",),
+            repeats=2,
             vus=2,
-            duration=0.4,
-            warmup=0.1,
+            duration=0.3,
+            warmup=0.05,
             dataset=tiny_dataset,
             depth=200,
             say=lines.append,
+            progress=False,
         )
     )
+    baseline, steps = comparison.baseline, comparison.steps
     assert [name for name, _ in steps] == ["+eager_loading"]
+    assert comparison.effect("+eager_loading").runs == (2, 2)
     assert "/api/posts?limit=20 (deep page)" in baseline.endpoints
     assert set(baseline.endpoints) == set(steps[0][1].endpoints)
     assert baseline.overall.count > 0 and steps[0][1].environment["optimize"] == "eager_loading"
-    assert len(lines) == 2
+    assert len(lines) == 6  # 3 configurations (with the baseline again) × 2 repeats

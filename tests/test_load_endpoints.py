@@ -119,6 +119,7 @@ def test_optimize_measures_the_deep_page_on_every_server(tmp_path: Path) -> None
             ["/api/posts?limit=20", "/api/products/1"],
             vus=2,
             duration=0.3,
+            repeats=2,
             warmup=0.1,
             dataset=dataset,
             depth=400,
@@ -132,4 +133,6 @@ def test_optimize_measures_the_deep_page_on_every_server(tmp_path: Path) -> None
         assert list(result.endpoints) == [deep, "/api/products/1"]
         assert result.endpoints[deep].ok > 0 and result.endpoints[deep].errors == 0
     assert run.report is not None and deep in run.report.markdown
-    assert len(lines) == 4
+    assert run.comparison is not None and run.comparison.repeats == 2
+    assert "noise floor" in run.report.markdown
+    assert len(lines) == 1 and "interleaved runs" in lines[0]  # the comparison's summary

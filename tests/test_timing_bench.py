@@ -228,3 +228,16 @@ def test_abench_bad_input() -> None:
             return 1
 
         asyncio.run(abench(sync))  # type: ignore[arg-type]
+
+
+def test_drift_and_a_busy_machine_are_named_as_reasons() -> None:
+    from labkit.timing.result import busy_machine, drift
+
+    steady = (1.0, 1.01, 0.99, 1.0, 1.0, 1.01, 0.99, 1.0)
+    slowing = (1.0, 1.0, 1.0, 1.0, 1.2, 1.2, 1.2, 1.2)
+    assert abs(drift(steady)) < 0.05
+    assert drift(slowing) == pytest.approx(0.2)
+    assert any("drifted +20%" in w for w in stability_warnings(slowing, 1000, load=0.0))
+    assert not any("drifted" in w for w in stability_warnings(steady, 1000, load=0.0))
+    assert busy_machine(load=9.5, cores=2) is not None and "9.5" in str(busy_machine(9.5, 2))
+    assert busy_machine(load=1.0, cores=2) is None

@@ -35,6 +35,10 @@ def marked_as_tcp(bind_socket: BindSocket) -> BindSocket:
 
 
 def main() -> None:
+    # SIGUSR1/SIGUSR2 start and save a pyinstrument profile (labkit.load.server_profile).
+    from labkit.load.server_profile import listen_for_profile_signals
+
+    listen_for_profile_signals()
     uvicorn.config.Config.bind_socket = marked_as_tcp(uvicorn.config.Config.bind_socket)  # type: ignore[method-assign,assignment]
     uvicorn.main.main()
 

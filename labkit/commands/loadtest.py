@@ -28,6 +28,21 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds not recorded")
     parser.add_argument("--once", action="store_true", help="time the phases of one request")
     parser.add_argument("-o", "--output", help="write the result as JSON (for labkit report)")
+    parser.add_argument(
+        "--profile-server",
+        metavar="HTML",
+        nargs="?",
+        const="",
+        default=None,
+        help="with --serve: profile the server's worker (pyinstrument) during the load; print "
+        "the call tree and the hottest frames, and write the HTML view to HTML if given",
+    )
+    parser.add_argument(
+        "--export-k6",
+        metavar="SCRIPT",
+        help="write the same load as a k6 script (k6 run SCRIPT) instead of running it; "
+        "read k6's `--out json=FILE` back with `labkit report`",
+    )
     parser.add_argument("--no-progress", action="store_true")
     parser.set_defaults(func=run)
 
@@ -38,10 +53,21 @@ def run(args: argparse.Namespace) -> int:
     if not args.url and not args.serve:
         raise LoadError("give a URL, or --serve none|all to start a lab server")
     endpoints = args.endpoints.split(",") if args.endpoints else None
+    if args.profile_server is not None and not args.serve:
+        raise LoadError("--profile-server needs --serve (a lab server this command starts)")
+    if args.export_k6:
+        if args.serve:
+            raise LoadError(
+                "--export-k6 needs the URL of a running server (start one with `labkit serve`): "
+                "a --serve server stops when this command ends"
+            )
+        return _export_k6(args.url, endpoints, args)
     if args.serve:
         from labkit.app.server import LabServer
 
         with LabServer(optimize=args.serve, workers=args.workers) as server:
+            if args.profile_server is not None:
+                return asyncio.run(_profile(server, endpoints, args))
             return asyncio.run(_run(server, endpoints, args))
     return asyncio.run(_run(args.url, endpoints, args))
 
@@ -70,3 +96,55 @@ async def _run(target: Any, endpoints: list[str] | None, args: argparse.Namespac
         result.to_json(args.output)
         print(f"saved {args.output}")
     return 0 if result.complete else 1
+
+
+def _export_k6(url: str, endpoints: list[str] | None, args: argparse.Namespace) -> int:
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from labkit.load.k6 import k6_script
+    from labkit.load.plan import choose_shape, resolve_target
+
+    base, paths = resolve_target(url, endpoints)
+    vus, duration = choose_shape(args.profile, args.vus, args.duration, args.rate)
+    target = Path(args.export_k6)
+    script = k6_script(
+        base, paths, vus=vus, duration=duration, rate=args.rate, warmup=args.warmup,
+        name=target.name,
+    )  # fmt: skip
+    # Written whole or not at all: a temporary file beside the target, then renamed.
+    fd, temporary = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".", suffix=".js")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(script)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    print(f"saved {target}: k6 run {target}   (or k6 run --out json=points.json {target}, then")
+    print("labkit report points.json after.json: the k6 run as the baseline)")
+    return 0
+
+
+async def _profile(server: Any, endpoints: list[str] | None, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from labkit.load.plan import choose_shape
+    from labkit.load.server_profile import profile_under_load
+
+    vus, duration = choose_shape(args.profile, args.vus, args.duration, None)
+    profile = await profile_under_load(
+        server, endpoints, seconds=duration, vus=vus, warmup=args.warmup
+    )
+    print(profile.result.headline())
+    print(profile.text())
+    print("\nhottest frames of the lab API (time inside each, callees included):")
+    print(profile.top_frames().to_string(index=False, float_format=lambda v: f"{v:,.3f}"))
+    if args.profile_server:
+        Path(args.profile_server).write_text(profile.html())
+        print(f"saved {args.profile_server}")
+    if args.output:
+        profile.result.to_json(args.output)
+        print(f"saved {args.output}")
+    return 0 if profile.result.complete else 1

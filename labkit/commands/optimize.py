@@ -26,7 +26,15 @@ def register(subparsers: Any) -> None:
         "--load-profile", choices=sorted(PROFILES), default="low", help="default low (demo)"
     )
     parser.add_argument("--vus", type=int, default=None)
-    parser.add_argument("--duration", type=float, default=None, help="seconds per step")
+    parser.add_argument(
+        "--duration", type=float, default=None, help="seconds per run (default: profile / repeats)"
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=5,
+        help="interleaved runs per step (default 5; the interval needs at least 2)",
+    )
     parser.add_argument(
         "--depth",
         type=int,
@@ -51,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
             profile=args.load_profile,
             vus=args.vus,
             duration=args.duration,
+            repeats=args.repeats,
             priority=args.priority,
             workers=args.workers,
             depth=args.depth or None,

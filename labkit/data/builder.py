@@ -269,11 +269,14 @@ def _build_lock(target: Path) -> Iterator[None]:
         handle.close()
 
 
-def ensure(size: str = "small", seed: int = DEFAULT_SEED, progress: bool = False) -> Dataset:
+def ensure(
+    size: str = "small", seed: int = DEFAULT_SEED, progress: bool = False, *, quiet: bool = False
+) -> Dataset:
     """The shared dataset in ``data_dir()``: returned at once when healthy, else (re)built.
 
     "Healthy" is checked cheaply (SQLite quick_check, metadata, schema objects, row counts);
-    a missing, damaged or modified file is rebuilt with a one-line message saying why.
+    a missing, damaged or modified file is rebuilt with a one-line message saying why (unless
+    ``quiet``: a check building its seed's data must not print into the learner's output).
     """
     size, seed = check_size(size), check_seed(seed)
     target = data_dir() / dataset_filename(size, seed)
@@ -284,7 +287,9 @@ def ensure(size: str = "small", seed: int = DEFAULT_SEED, progress: bool = False
         problem = find_problem(target, size, seed)  # another process may have just built it
         if problem is None:
             return read_dataset(target)
-        if problem != "is missing":
+        if quiet:
+            pass
+        elif problem != "is missing":
             print(f"labkit: the {size} dataset at {target} {problem}: rebuilding it")
         else:
             print(f"labkit: building the {size} dataset (seed {seed}) at {target}")

@@ -8,9 +8,9 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-from labkit.data.builder import check_seed, check_size, ensure
-from labkit.data.dataset import open_readonly
-from labkit.data.location import dataset_filename
+from labkit.data.builder import build, check_seed, check_size, ensure
+from labkit.data.dataset import find_problem, open_readonly
+from labkit.data.location import data_dir, dataset_filename
 from labkit.data.schema import DEFAULT_SEED
 from labkit.data.scratch import owned_temp_file
 from labkit.errors import DatasetError
@@ -25,15 +25,21 @@ def fresh_copy(
 
     ``dest`` defaults to a new file in labkit's temp folder; the caller deletes it (or use
     ``isolated_copy``, which does); one the caller forgot goes once its process has ended.
+    A seed other than the default whose dataset is not already in the shared data folder is
+    built straight into the copy: checks draw a fresh seed for every attempt, and keeping each
+    of those in the data folder would grow it without bound.
     """
     size, seed = check_size(size), check_seed(seed)
-    source = ensure(size, seed).path
-    if dest is None:
-        target = owned_temp_file("copy", suffix=f"-{size}-{seed}.sqlite")
-    else:
-        target = Path(dest).expanduser()
-        if target.is_dir():
-            target = target / dataset_filename(size, seed)
+    shared = data_dir() / dataset_filename(size, seed)
+    target = _copy_target(size, seed, dest)
+    if seed != DEFAULT_SEED and find_problem(shared, size, seed) is not None:
+        try:
+            build(size, seed, target, force=True)  # the copy's own file (or the caller's dest)
+        except BaseException:
+            remove_database(target)
+            raise
+        return target
+    source = ensure(size, seed, quiet=True).path  # the copy is the caller's news, not the build
     try:
         src = open_readonly(source)
         try:
@@ -47,6 +53,16 @@ def fresh_copy(
     except (sqlite3.Error, OSError) as exc:
         remove_database(target)
         raise DatasetError(f"could not copy the {size} dataset to {target}: {exc}") from None
+    return target
+
+
+def _copy_target(size: str, seed: int, dest: str | os.PathLike[str] | None) -> Path:
+    if dest is None:
+        target = owned_temp_file("copy", suffix=f"-{size}-{seed}.sqlite")
+    else:
+        target = Path(dest).expanduser()
+        if target.is_dir():
+            target = target / dataset_filename(size, seed)
     return target
 
 

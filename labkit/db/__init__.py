@@ -12,6 +12,7 @@ from __future__ import annotations
 from labkit.db.connection import LabConnection, SyncLabConnection, connect, sync_connect
 from labkit.db.plans import Plan, explain
 from labkit.db.pool import Pool
+from labkit.db.sql_text import LimitClause, is_write, limit_clause, limit_clauses, statement_kind
 from labkit.db.statements import (
     SlowStatementLog,
     Statement,
@@ -23,6 +24,7 @@ from labkit.db.statements import (
 
 __all__ = [
     "LabConnection",
+    "LimitClause",
     "Plan",
     "Pool",
     "SlowStatementLog",
@@ -31,8 +33,12 @@ __all__ = [
     "SyncLabConnection",
     "connect",
     "explain",
+    "is_write",
+    "limit_clause",
+    "limit_clauses",
     "normalise_sql",
     "slow_statement_log",
+    "statement_kind",
     "statement_log",
     "sync_connect",
 ]

@@ -19,7 +19,7 @@ from typing import Any, cast
 
 import aiosqlite
 
-from labkit.db.statements import Recorder
+from labkit.db.recorder import Recorder
 from labkit.errors import DatabaseError
 
 Sleep = Callable[[float], Awaitable[Any]]

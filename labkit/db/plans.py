@@ -83,6 +83,14 @@ class Plan(TextView):
         """Does the plan read a whole table (or this table) row by row?"""
         return bool(self._steps("SCAN", table))
 
+    def scans_table(self, table: str | None = None) -> bool:
+        """Does the plan read the table itself row by row (a SCAN not through an index)?
+
+        ``SCAN posts USING INDEX ix`` walks an index in order; for a partial index that is
+        only the rows it holds, so it is not a scan of the table.
+        """
+        return any(" INDEX " not in f" {d.upper()} " for d in self._steps("SCAN", table))
+
     def searches(self, table: str) -> bool:
         """Does the plan look rows of ``table`` up through a key or an index?"""
         return bool(self._steps("SEARCH", table))

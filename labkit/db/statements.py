@@ -1,11 +1,11 @@
 """Record every statement SQLite runs on a connection: ``statement_log`` and ``slow_statement_log``.
 
-SQLite's trace callback names each statement as it starts (with its parameters already
-expanded into the text). It runs on whichever thread runs the statement: for aiosqlite that is
-the connection's worker thread, so the recorder keeps its state behind a lock and switches logs
-on and off through aiosqlite's own operation queue, in order with the statements around them.
-Durations are SQLite's own time on that thread (excluding any simulated network latency),
-including the time later spent fetching the statement's rows.
+Durations are SQLite's own time on the connection's thread (excluding any simulated network
+latency), including the time later spent fetching the statement's rows. Besides the statements,
+a log keeps evidence the trace callback cannot fake: calls made through the connection, rows
+fetched, rows changed (SQLite's ``total_changes``). It checks itself when it stops and whenever
+it is read: a log whose trace callback was switched off raises ``InstrumentBlinded`` instead of
+reporting too few statements (see ``labkit.db.recorder``).
 """
 
 from __future__ import annotations
@@ -15,33 +15,35 @@ import math
 import re
 import sqlite3
 import threading
-import time
-import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
+from labkit.db.recorder import Recorder, on_connection_thread, recorder_for, wait_for
 from labkit.display import TextView
-from labkit.errors import DatabaseError
+from labkit.errors import DatabaseError, InstrumentBlinded
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-# sqlite3 methods that start statements, and the parameters they were given
-_SINGLE = frozenset({"execute", "_execute_fetchall", "_execute_insert"})
-_MANY = "executemany"
-
 
 @dataclass(slots=True)
 class Statement:
-    """One statement as SQLite ran it."""
+    """One statement as SQLite ran it.
+
+    ``changes``: rows it inserted, updated or deleted (SQLite's own count); ``in_transaction``:
+    whether a transaction was already open when it started (a write that starts outside one is
+    a transaction of its own). Both are ``None`` when the log could not observe them.
+    """
 
     sql: str
     params: Any = ()
     duration_s: float = math.nan  # NaN when the connection does not time its operations
+    changes: int | None = None
+    in_transaction: bool | None = None
 
     @property
     def duration_ms(self) -> float:
@@ -52,11 +54,27 @@ class Statement:
 
 
 class StatementLog(TextView):
-    """What ``with statement_log(db) as log:`` collects: ``log.count``, ``log.statements``."""
+    """What ``with statement_log(db) as log:`` collects: ``log.count``, ``log.statements``.
+
+    Evidence besides the statements: ``log.calls`` (execute/executemany/... calls made through
+    the connection), ``log.rows_fetched`` (rows the caller fetched; aiosqlite connections),
+    ``log.changes`` (rows changed, from SQLite's ``total_changes``). Reading ``statements`` or
+    ``count`` first confirms the trace callback still works (``log.verify()``).
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._items: list[Statement] = []
+        self._calls = 0
+        self._rows_fetched = 0
+        self._changes_at_start: int | None = None
+        self._changes_at_end: int | None = None
+        self._counts_calls = False
+        self._counts_fetches = False
+        self._problem: str | None = None
+        self._probe_now: Callable[[], None] | None = None  # while recording: probe at once
+        self._stopping: object = None  # after the block: the connection its exit probe runs on
+        self._stopped = threading.Event()
 
     def _append(self, statement: Statement) -> None:
         with self._lock:
@@ -65,8 +83,33 @@ class StatementLog(TextView):
     def _keep(self, statement: Statement) -> bool:
         return True
 
+    # ---- self-check ------------------------------------------------------------------------
+    def verify(self) -> None:
+        """Raise ``InstrumentBlinded`` if the log may have missed statements (see module doc)."""
+        if self._probe_now is not None:  # still recording: probe the callback now
+            self._probe_now()
+        elif self._stopping is not None and not wait_for(self._stopped, self._stopping):
+            self._report(BUSY)
+        if self._problem:
+            raise InstrumentBlinded(f"your code {self._problem}")
+
+    def _report(self, problem: str | None) -> None:
+        if problem and not self._problem:
+            self._problem = problem
+
+    @property
+    def problem(self) -> str | None:
+        """Why the log cannot be trusted (``None`` when it can), without raising."""
+        try:
+            self.verify()
+        except InstrumentBlinded as exc:
+            return str(exc)
+        return None
+
+    # ---- what was recorded -----------------------------------------------------------------
     @property
     def statements(self) -> list[Statement]:
+        self.verify()
         with self._lock:
             items = list(self._items)
         return [s for s in items if self._keep(s)]
@@ -74,6 +117,26 @@ class StatementLog(TextView):
     @property
     def count(self) -> int:
         return len(self.statements)
+
+    @property
+    def calls(self) -> int | None:
+        """Statement-sending calls made through the connection (``None``: a plain sqlite3 one)."""
+        self.verify()
+        return self._calls if self._counts_calls else None
+
+    @property
+    def rows_fetched(self) -> int | None:
+        """Rows fetched through the connection (aiosqlite connections; ``None`` elsewhere)."""
+        self.verify()
+        return self._rows_fetched if self._counts_fetches else None
+
+    @property
+    def changes(self) -> int | None:
+        """Rows inserted, updated or deleted on the connection (SQLite's ``total_changes``)."""
+        self.verify()
+        if self._changes_at_start is None or self._changes_at_end is None:
+            return None
+        return self._changes_at_end - self._changes_at_start
 
     def __len__(self) -> int:
         return self.count
@@ -173,143 +236,55 @@ def _shorten(sql: str, limit: int = 110) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-class Recorder:
-    """Per-connection state shared by the trace callback and the operation wrapper."""
-
-    def __init__(self, timed: bool) -> None:
-        self.timed = timed
-        self._lock = threading.Lock()
-        self._logs: list[StatementLog] = []
-        self._current: Statement | None = None
-        self._mark = 0.0
-        self._last: Statement | None = None
-        self._params: Any = None
-        self._param_rows: Sequence[Any] | None = None
-        self._row = 0
-        self._by_cursor: weakref.WeakKeyDictionary[sqlite3.Cursor, Statement] = (
-            weakref.WeakKeyDictionary()
-        )
-
-    def start(self, log: StatementLog) -> None:
-        with self._lock:
-            self._logs.append(log)
-
-    def stop(self, log: StatementLog) -> None:
-        with self._lock:
-            if log in self._logs:
-                self._logs.remove(log)
-
-    def on_statement(self, sql: str) -> None:
-        """The sqlite3 trace callback (runs on the thread that runs the statement)."""
-        with self._lock:
-            logs = list(self._logs)
-        if not logs:
-            return
-        now = time.perf_counter()
-        self._close_segment(now)
-        statement = Statement(sql, self._next_params(sql), 0.0 if self.timed else math.nan)
-        for log in logs:
-            log._append(statement)
-        if self.timed:
-            self._current, self._mark, self._last = statement, now, statement
-
-    def _next_params(self, sql: str) -> Any:
-        if sql.strip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
-            return ()  # sqlite3's implicit transaction statements
-        if self._param_rows is not None:
-            rows, self._row = self._param_rows, self._row + 1
-            return rows[self._row - 1] if self._row <= len(rows) else ()
-        params, self._params = self._params, None
-        if params is None:
-            return ()
-        return tuple(params) if isinstance(params, list) else params
-
-    def _close_segment(self, now: float) -> None:
-        if self._current is not None:
-            self._current.duration_s += now - self._mark
-            self._mark = now
-
-    def run(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        """Run one connection operation on its thread, charging the time to its statement."""
-        target = getattr(fn, "__self__", None)
-        name = getattr(fn, "__name__", "")
-        self._current = self._by_cursor.get(target) if isinstance(target, sqlite3.Cursor) else None
-        self._last = None
-        if name in _SINGLE and len(args) > 1:
-            self._params = args[1]
-        elif name == _MANY and len(args) > 1 and isinstance(args[1], list | tuple):
-            self._param_rows, self._row = args[1], 0
-        self._mark = time.perf_counter()
-        try:
-            result = fn(*args, **kwargs)
-        finally:
-            self._close_segment(time.perf_counter())
-            self._current, self._params, self._param_rows = None, None, None
-        if self._last is not None:
-            for cursor in (result, target):
-                if isinstance(cursor, sqlite3.Cursor):
-                    self._by_cursor[cursor] = self._last
-        return result
+BUSY = "kept the connection busy, so the statement log could not confirm what it saw"
+CLOSED = "closed the connection while the statement log was recording"
 
 
-def _is_closed(db: object) -> bool:
-    if isinstance(db, aiosqlite.Connection):
-        return db._connection is None or not db._running
-    if isinstance(db, sqlite3.Connection):
-        try:
-            db.total_changes  # noqa: B018 - raises on a closed connection
-        except sqlite3.ProgrammingError:
-            return True
-    return False
+def _probe_and_wait(db: object, recorder: Recorder, log: StatementLog) -> None:
+    done = threading.Event()
 
+    def probe(conn: sqlite3.Connection) -> None:
+        log._report(recorder.probe())
+        done.set()
 
-def recorder_for(db: object, where: str) -> Recorder:
-    """The connection's recorder, installing the trace callback on first use."""
-    if not isinstance(db, aiosqlite.Connection | sqlite3.Connection):
-        raise DatabaseError(
-            f"{where} needs a database connection (from labkit.db.connect), got {type(db).__name__}"
-        )
-    if _is_closed(db):
-        raise DatabaseError(
-            f"{where}: the connection is closed; use it inside `async with connect(path) as db:`"
-        )
-    existing: Recorder | None = getattr(db, "_lab_recorder", None)
-    if existing is not None:
-        return existing
-    if isinstance(db, aiosqlite.Connection):
-        from labkit.db.connection import adopt
+    def closed() -> None:
+        log._report(CLOSED)
+        done.set()
 
-        recorder = Recorder(timed=True)
-        adopt(db, recorder)
-        conn = db
-        db._tx.put_nowait((None, lambda: conn._conn.set_trace_callback(recorder.on_statement)))
-        return recorder
-    recorder = Recorder(timed=bool(getattr(db, "_lab_timed", False)))
-    try:
-        db.set_trace_callback(recorder.on_statement)
-    except sqlite3.ProgrammingError as exc:
-        raise DatabaseError(f"{where}: cannot trace this connection ({exc})") from None
-    if hasattr(db, "__dict__"):  # SyncLabConnection keeps it; a plain sqlite3 one cannot
-        db._lab_recorder = recorder  # type: ignore[attr-defined]
-    return recorder
-
-
-def _switch(db: object, action: Callable[[], None]) -> None:
-    if isinstance(db, aiosqlite.Connection) and not _is_closed(db):
-        # queued, so it takes effect exactly between the statements queued before and after
-        db._tx.put_nowait((None, action))
-    else:
-        action()
+    on_connection_thread(db, probe, closed)
+    if not wait_for(done, db):
+        log._report(BUSY)
 
 
 @contextmanager
 def _logging(db: object, log: StatementLog, where: str) -> Iterator[StatementLog]:
     recorder = recorder_for(db, where)
-    _switch(db, lambda: recorder.start(log))
+    log._counts_calls = isinstance(db, aiosqlite.Connection) or hasattr(db, "_lab_recorder")
+    log._counts_fetches = isinstance(db, aiosqlite.Connection)
+
+    def begin(conn: sqlite3.Connection) -> None:
+        recorder.install(conn)  # again: an earlier caller may have switched the callback off
+        recorder.start(log)
+
+    def end(conn: sqlite3.Connection) -> None:
+        log._report(recorder.probe())
+        recorder.stop(log)
+        log._stopped.set()
+
+    def closed() -> None:
+        log._report(CLOSED)
+        log._stopped.set()
+
+    try:
+        on_connection_thread(db, begin, closed)
+    except sqlite3.ProgrammingError as exc:
+        raise DatabaseError(f"{where}: cannot trace this connection ({exc})") from None
+    log._probe_now = lambda: _probe_and_wait(db, recorder, log)
     try:
         yield log
     finally:
-        _switch(db, lambda: recorder.stop(log))
+        log._probe_now, log._stopping = None, db
+        on_connection_thread(db, end, closed)
 
 
 def statement_log(db: object) -> Any:

@@ -1,9 +1,9 @@
 """Example deployments for a course on many machines or many learners.
 
-- ``jupyterhub_config.py``: a JupyterHub on one server, one local account per learner; each
+- ``examples/jupyterhub_config.py``: a JupyterHub on one server, one local account per learner; each
   learner's first start copies the student notebooks (never the solutions) into their home.
   ``tests/test_jupyterhub.py`` runs a real hub with this very file.
-- ``z2jh-values.yaml``: the same course on Kubernetes with Zero to JupyterHub.
+- ``examples/z2jh-values.yaml``: the same course on Kubernetes with Zero to JupyterHub.
 
 ``labkit.deploy.example("jupyterhub_config.py")`` is the path of one of them.
 """
@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+# Not a package: the config is a file JupyterHub runs, never a module labkit imports.
+HERE = Path(__file__).resolve().parent / "examples"
 
 
 def example(name: str) -> Path:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import secrets
 import sys
 import time
 import traceback
@@ -18,9 +19,12 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
-from labkit.errors import GradingError
-from labkit.grading.grader import Grader, NotYet
+from labkit.data.schema import DEFAULT_SEED
+from labkit.errors import GradingError, InstrumentBlinded
+from labkit.grading.grader import Grader, NotYet, reference_message
+from labkit.grading.instruments import WATCH, blinded_message, cell_defined
 from labkit.grading.learner import describe_exception, raised_in_learner_code
+from labkit.grading.references import same_code_as_reference
 from labkit.grading.registry import Exercise, course_exercises, get_exercise, load_lessons
 from labkit.grading.result import (
     ERROR,
@@ -31,11 +35,10 @@ from labkit.grading.result import (
     CheckSummary,
     measurements_text,
 )
-from labkit.grading.runner import captured_output, run_with_deadline
+from labkit.grading.runner import CheckTimeout, captured_output, run_with_deadline
 
 CHECK_LOG_ENV = "LABKIT_CHECK_LOG"
 STRICT_ENV = "LABKIT_STRICT"
-FALLBACK_SEED = 42
 INTERNAL_ERROR = "This check failed internally — please report it (details below)."
 
 
@@ -48,11 +51,14 @@ class CheckFailed(GradingError):
 
 
 def default_seed() -> int:
-    try:
-        from labkit.data import DEFAULT_SEED  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return FALLBACK_SEED
+    """The datasets' default seed (the notebooks' data); checks draw their own per attempt."""
     return int(DEFAULT_SEED)
+
+
+def fresh_seed() -> int:
+    """A seed drawn for one check attempt: any int in [1, 2**31), so no answer can be typed in
+    from an earlier result card; ``check(..., seed=N)`` replays that attempt exactly."""
+    return secrets.randbelow(2**31 - 1) + 1
 
 
 def strict_mode() -> bool:
@@ -66,10 +72,16 @@ def run_check(
     *,
     seed: int | None = None,
     timeout: float | None = None,
+    allow_reference: bool = False,
 ) -> CheckResult:
-    """Grade ``answers`` for ``exercise`` and return the result (no recording, never raises)."""
+    """Grade ``answers`` for ``exercise`` and return the result (no recording, never raises).
+
+    Without ``seed`` the attempt is graded on a seed drawn for it (``fresh_seed``).
+    ``allow_reference=True`` grades labkit's own reference answers as if they were the learner's
+    (the course's tests prove the references pass); a learner's check never sets it.
+    """
     started = time.perf_counter()
-    seed = default_seed() if seed is None else int(seed)
+    seed = fresh_seed() if seed is None else int(seed)
     limit = exercise.timeout if timeout is None else float(timeout)
 
     def result(verdict: str, message: str, **extra: Any) -> CheckResult:
@@ -94,8 +106,24 @@ def run_check(
             f"{'was' if len(answers) == 1 else 'were'} given. "
             f"Call check({exercise.id!r}{', ' + names if names else ''}).",
         )
+    if not allow_reference:
+        for answer in answers:
+            reference = same_code_as_reference(answer)
+            if reference is not None:
+                return result(NOT_YET, reference_message(reference), used_reference=reference)
 
-    grader = Grader(exercise, answers, seed)
+    # What the check measures with, as it is now: whatever the answer patches (even on the way
+    # out of a timed-out check) is put back before the next check.
+    before = WATCH.snapshot()
+    patched_earlier = cell_defined(before)
+    if patched_earlier:
+        return result(
+            NOT_YET,
+            f"Not yet: `{patched_earlier[0]}` has been replaced by code from a notebook cell, "
+            "and the check measures with it. Restart the kernel (Kernel → Restart) and run the "
+            "notebook without that replacement.",
+        )
+    grader = Grader(exercise, answers, seed, allow_reference=allow_reference, baseline=before)
     with captured_output() as output:
         outcome = run_with_deadline(
             grader.grade,
@@ -106,6 +134,7 @@ def run_check(
         )
     if not outcome.abandoned:
         grader.cleanup()
+    left_patched = before.restore()
     common: dict[str, Any] = {
         "measurements": list(grader.measurements),
         "notes": list(grader.notes),
@@ -129,6 +158,19 @@ def run_check(
             notes=notes,
             **common,
         )
+    if isinstance(error, NotYet):
+        return result(
+            NOT_YET,
+            error.message,
+            hint=error.hint or exercise.hint,
+            learner_error=error.learner_error,
+            used_reference=error.used_reference,
+            **common,
+        )
+    if isinstance(error, InstrumentBlinded):
+        return result(NOT_YET, str(error), hint=exercise.hint, **common)
+    if left_patched:  # changed outside a g.call (the grade used the answer's object directly)
+        return result(NOT_YET, blinded_message(left_patched), hint=exercise.hint, **common)
     if error is None:
         missed = [m for m in grader.measurements if not m.ok]
         if not missed:
@@ -136,27 +178,26 @@ def run_check(
                 f": {measurements_text(grader.measurements)}." if grader.measurements else "."
             )
             return result(PASSED, message, **common)
+        # "Correct result" only when the grade compared the result itself (expect_equal).
+        lead = "Correct result, but" if grader.verified else "Not yet:"
         return result(
             NOT_YET,
-            f"Correct result, but {measurements_text(missed)}.",
+            f"{lead} {measurements_text(missed)}.",
             hint=next((m.hint for m in missed if m.hint), exercise.hint),
             **common,
         )
-    if isinstance(error, NotYet):
-        return result(
-            NOT_YET,
-            error.message,
-            hint=error.hint or exercise.hint,
-            learner_error=error.learner_error,
-            **common,
-        )
-    if isinstance(error, Exception) and raised_in_learner_code(error, _source_files(exercise)):
+    if not isinstance(error, CheckTimeout) and raised_in_learner_code(
+        error, _source_files(exercise)
+    ):
         # The grade function used the learner's object directly (not via g.call) and their
         # code raised: still their exception, shown as theirs.
         described = describe_exception(grader.current_answer or "code", error)
         return result(
             NOT_YET, described.summary(), hint=exercise.hint, learner_error=described, **common
         )
+    blamed = grader.blame_learner_value(error)
+    if blamed is not None:
+        return result(NOT_YET, blamed.message, hint=exercise.hint, **common)
     detail = "".join(traceback.format_exception(error)).rstrip()
     return result(ERROR, INTERNAL_ERROR, detail=detail, **common)
 
@@ -174,7 +215,8 @@ def check(
 ) -> CheckResult:
     """Check the learner's answers for one exercise: ``check("02.n_plus_one", users_with_posts)``.
 
-    ``seed`` and ``timeout`` override the defaults (the discrimination tests use a second seed).
+    Each attempt is graded on a seed drawn for it, shown on the card and kept in the progress
+    store; ``seed=N`` replays that attempt exactly. ``timeout`` overrides the exercise's limit.
     With ``LABKIT_STRICT=1`` a result that is not "passed" raises ``CheckFailed``.
     """
     try:
@@ -198,7 +240,8 @@ def check_all(
     *,
     seed: int | None = None,
 ) -> CheckSummary:
-    """Re-run every exercise of a notebook with the answers found in the caller's namespace."""
+    """Re-run every exercise of a notebook with the answers found in the caller's namespace
+    (each on a seed drawn for it, unless ``seed`` is given)."""
     if namespace is None:
         caller = sys._getframe(1)
         namespace = {**caller.f_globals, **caller.f_locals}

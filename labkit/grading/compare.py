@@ -10,7 +10,7 @@ import math
 from collections.abc import Mapping, Sequence, Set
 from typing import Any
 
-from labkit.grading.learner import describe_value
+from labkit.grading.learner import describe_value, plural, with_article
 
 REL_TOL = 1e-6
 ABS_TOL = 1e-9
@@ -18,7 +18,10 @@ _MAX_DEPTH = 6
 
 
 def _short(value: object) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except Exception:  # a learner object whose __repr__ raises
+        text = f"<{type(value).__name__}>"
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -60,12 +63,19 @@ def _normalise(value: Any) -> Any:
 
 
 def _expected_kind(expected: object) -> str:
-    kind = type(expected).__name__
-    return "a dict" if kind == "dict" else f"a {kind}"
+    return with_article(type(expected).__name__)
 
 
 def first_difference(got: Any, expected: Any, path: str = "", depth: int = 0) -> str | None:
     """The first place where ``got`` differs from ``expected``, or ``None`` when they match."""
+    try:
+        return _difference(got, expected, path, depth)
+    except Exception:  # a learner value that misbehaves when read (a broken __eq__, keys()...)
+        where = f"{path}: " if path else ""
+        return f"{where}expected {_short(expected)}, got {describe_value(got)}"
+
+
+def _difference(got: Any, expected: Any, path: str, depth: int) -> str | None:
     got, expected = _normalise(got), _normalise(expected)
     where = f"{path}: " if path else ""
     if depth > _MAX_DEPTH:
@@ -127,7 +137,7 @@ def _mapping_difference(got: Any, expected: Any, path: str, depth: int) -> str |
         more = f" (and {len(extra) - 1} more)" if len(extra) > 1 else ""
         return f"{where}unexpected key {extra[0]!r}{more}"
     for key in expected_keys:
-        found = first_difference(got[key], expected[key], _join(path, f"key {key!r}"), depth + 1)
+        found = _difference(got[key], expected[key], _join(path, f"key {key!r}"), depth + 1)
         if found:
             return found
     return None
@@ -146,13 +156,17 @@ def _set_difference(got: Any, expected: Any, where: str) -> str | None:
 
 def _sequence_difference(got: Any, expected: Any, path: str, depth: int) -> str | None:
     where = f"{path}: " if path else ""
-    got_items, expected_items = list(got), list(expected)
+    try:
+        got_items = list(got)
+    except Exception:  # a learner sequence whose iteration fails
+        return f"{where}expected {_expected_kind(expected)}, got {describe_value(got)}"
+    expected_items = list(expected)
     for index, (g, e) in enumerate(zip(got_items, expected_items, strict=False)):
-        found = first_difference(g, e, _join(path, f"item {index}"), depth + 1)
+        found = _difference(g, e, _join(path, f"item {index}"), depth + 1)
         if found:
             return found
     if len(got_items) != len(expected_items):
-        return f"{where}expected {len(expected_items):,} items, got {len(got_items):,}"
+        return f"{where}expected {plural(len(expected_items), 'item')}, got {len(got_items):,}"
     return None
 
 

@@ -8,6 +8,7 @@ shown as "cell line N".
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import linecache
 import os
@@ -37,6 +38,7 @@ def _library_dirs() -> tuple[str, ...]:
 _LIBRARY_DIRS = _library_dirs()
 
 
+@functools.lru_cache(maxsize=4096)
 def is_learner_file(filename: str) -> bool:
     """True for a notebook cell or a file the learner wrote; False for labkit, Python, packages."""
     if _CELL_FILE.search(filename):
@@ -48,6 +50,11 @@ def is_learner_file(filename: str) -> bool:
     except OSError:
         resolved = filename
     return not resolved.startswith(_LIBRARY_DIRS)
+
+
+def is_cell_file(filename: str) -> bool:
+    """True for the file of a notebook cell."""
+    return bool(_CELL_FILE.search(filename))
 
 
 def describe_location(filename: str, lineno: int) -> str:
@@ -118,15 +125,38 @@ def describe_callable(fn: object) -> str:
         return f"{name}(...)"
 
 
+_SOUNDS_LIKE_YOU = ("uni", "use", "usu", "uti", "uu", "eu")
+
+
+def with_article(word: str) -> str:
+    """``an int``, ``a dict``, ``an OrderedDict``, ``a UUID`` — the article English uses."""
+    lower = word.lower()
+    vowel = lower[:1] in ("a", "e", "i", "o", "u") and not lower.startswith(_SOUNDS_LIKE_YOU)
+    if word[:2].isupper():  # an acronym, read letter by letter: "an SQL", "a URL"
+        vowel = word[:1] in "AEFHILMNORSX"
+    return f"{'an' if vowel else 'a'} {word}"
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 item``, ``3 items``, ``1,000 items``."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def describe_value(value: object) -> str:
     """``an int (5)``, ``a list of 3 items`` — for messages about the kind of an answer."""
     kind = type(value).__name__
-    article = "an" if kind[:1].lower() in "aeiou" else "a"
     if value is None:
         return "None"
     if isinstance(value, (list, tuple, set, frozenset, dict)):
-        return f"{article} {kind} of {len(value)} item{'s' if len(value) != 1 else ''}"
-    text = repr(value)
+        try:
+            size = len(value)
+        except Exception:  # a learner subclass with a broken __len__
+            return with_article(kind)
+        return f"{with_article(kind)} of {plural(size, 'item')}"
+    try:
+        text = repr(value)
+    except Exception:  # a learner object whose __repr__ raises
+        return with_article(kind)
     if len(text) > 40:
         text = text[:37] + "..."
-    return f"{article} {kind} ({text})"
+    return f"{with_article(kind)} ({text})"

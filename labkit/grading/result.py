@@ -101,6 +101,10 @@ def _inline_code(text: str) -> str:
 class CheckResult(TextView):
     """The verdict of one check: passed or "not yet", what was measured and what to try next."""
 
+    # IPython looks for _repr_pretty_ before __repr__ class by class along the MRO: without
+    # this, the dataclass's generated __repr__ would win over TextView's readable text.
+    _repr_pretty_ = TextView._repr_pretty_
+
     exercise_id: str
     title: str
     verdict: str
@@ -116,10 +120,20 @@ class CheckResult(TextView):
     output_chars: int = 0  # how much it printed in total
     seed: int | None = None
     seconds: float = 0.0
+    used_reference: str | None = None  # the labkit reference the answer is, wraps or calls
 
     @property
     def passed(self) -> bool:
         return self.verdict == PASSED
+
+    def replay_text(self) -> str:
+        """``graded on seed N — replay with check('02.x', ..., seed=N)``; empty without a seed."""
+        if self.seed is None:
+            return ""
+        return (
+            f"graded on seed {self.seed} — replay with "
+            f"check({self.exercise_id!r}, ..., seed={self.seed})"
+        )
 
     def __bool__(self) -> bool:
         return self.passed
@@ -150,6 +164,8 @@ class CheckResult(TextView):
             lines.extend(f"    | {line}" for line in self.output.splitlines()[:20])
         if self.hint and not self.passed:
             lines.append(f"  Hint: {self.hint}")
+        if self.replay_text():
+            lines.append(f"  ({self.replay_text()})")
         if self.detail:
             lines.append("  Details for the course maintainers:")
             lines.extend(f"    {line}" for line in self.detail.rstrip().splitlines())
@@ -193,6 +209,11 @@ class CheckResult(TextView):
             parts.append(
                 f'<div style="margin-top:4px"><i>Hint:</i> {_inline_code(self.hint)}</div>'
             )
+        if self.replay_text():
+            parts.append(
+                f'<div style="margin-top:4px;font-size:85%;color:#555">'
+                f"{_inline_code(self.replay_text().replace('check(', '`check(') + '`')}</div>"
+            )
         if self.detail:
             parts.append(
                 "<details><summary>Details for the course maintainers</summary>"
@@ -218,6 +239,7 @@ class CheckResult(TextView):
             "output_chars": self.output_chars,
             "seed": self.seed,
             "seconds": round(self.seconds, 4),
+            "used_reference": self.used_reference,
         }
 
     def to_frame(self) -> pd.DataFrame:
@@ -232,6 +254,10 @@ class CheckResult(TextView):
 @dataclass
 class CheckSummary(TextView):
     """The results of ``check_all()``: one row per exercise and a "5/7 passed" headline."""
+
+    # IPython looks for _repr_pretty_ before __repr__ class by class along the MRO: without
+    # this, the dataclass's generated __repr__ would win over TextView's readable text.
+    _repr_pretty_ = TextView._repr_pretty_
 
     notebook: str
     results: list[CheckResult]

@@ -208,11 +208,27 @@ class LoadResult:
 
     @classmethod
     def from_json(cls, path_or_text: str | Path) -> LoadResult:
+        """A result saved by labkit (``to_json``), or k6's ``--out json`` points read into one
+        (``labkit.load.k6.read_k6_points``), so either can be a report's baseline or step."""
         text = str(path_or_text)
         try:
-            if not text.lstrip().startswith("{"):
+            from_file = not text.lstrip().startswith("{")
+            if from_file:
                 text = Path(path_or_text).read_text()
+            first = text.lstrip().split("\n", 1)[0]
+            if from_file and '"type"' in first and ('"Metric"' in first or '"Point"' in first):
+                from labkit.load.k6 import read_k6_points
+
+                return read_k6_points(path_or_text)
             data = json.loads(text)
+            if isinstance(data, dict) and "metrics" in data and "root_group" in data:
+                raise LoadError(
+                    f"{path_or_text} is k6's --summary-export (averages and a few percentiles "
+                    "only): run k6 with --out json=FILE and give that file, which holds every "
+                    "request"
+                )
+            if not isinstance(data, dict):
+                raise LoadError(f"{path_or_text}: not a labkit load result (a JSON object)")
             if data.get("format") != FORMAT_VERSION:
                 raise LoadError(
                     f"{path_or_text}: not a labkit load result (format {FORMAT_VERSION})"
@@ -245,6 +261,18 @@ class LoadResult:
 
     def notes(self) -> list[str]:
         notes = list(self.warnings)
+        # p99 from fewer than 100 samples (p95 from fewer than 20) is one or two requests
+        few = [
+            f"{row['endpoint']} ({row['requests']})"
+            for row in self.rows()
+            if 0 < row["requests"] < 100
+        ]
+        if few:
+            notes.append(
+                "too few samples for a p99 (< 100 requests): "
+                + ", ".join(few[:5])
+                + (f" and {len(few) - 5} more" if len(few) > 5 else "")
+            )
         if self.mode == "open":
             notes.append(f"{self.late} late starts, {self.dropped} dropped (never sent)")
         if self.aborted:

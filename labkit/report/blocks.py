@@ -68,6 +68,16 @@ def _inline(text: str) -> str:
     return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
 
 
+# A cell holding this phrase is shown greyed: a percentile resting on too few samples.
+FAINT_PHRASE = "too few samples"
+
+
+def _cell(text: str) -> str:
+    if FAINT_PHRASE in text:
+        return f"<td style='color:#999' title='{FAINT_PHRASE}'>{_inline(text)}</td>"
+    return f"<td>{_inline(text)}</td>"
+
+
 def to_html(blocks: list[Block], title: str) -> str:
     body: list[str] = []
     for block in blocks:
@@ -79,10 +89,7 @@ def to_html(blocks: list[Block], title: str) -> str:
             body.append("<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in block.items) + "</ul>")
         elif isinstance(block, Table):
             head = "".join(f"<th>{_inline(c)}</th>" for c in block.columns)
-            rows = "".join(
-                "<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in row) + "</tr>"
-                for row in block.rows
-            )
+            rows = "".join("<tr>" + "".join(_cell(c) for c in row) + "</tr>" for row in block.rows)
             body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
         else:
             data = base64.b64encode(block.png).decode()

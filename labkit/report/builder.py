@@ -13,6 +13,7 @@ from typing import Any, Final
 
 from labkit.errors import LoadError
 from labkit.load.environment import detect_environment
+from labkit.load.interleaved import InterleavedComparison
 from labkit.load.result import LoadResult
 from labkit.report.blocks import Block, Heading, to_html, to_markdown
 from labkit.report.charts import charts
@@ -78,6 +79,7 @@ def build_report(
     plots: bool = True,
     memory_limit_mb: float | None = None,
     claims: Mapping[str, Claim] | None = None,
+    comparison: InterleavedComparison | None = None,
 ) -> Report:
     """Build the report from a baseline run and a tuned run (results or JSON paths).
 
@@ -90,6 +92,11 @@ def build_report(
     cgroup memory limit when one is set, else total RAM). ``claims`` maps ``rps``, ``p50_ms``,
     ``p95_ms``, ``p99_ms`` or ``error_rate`` to a figure quoted elsewhere — ``(before, after)``
     or the after figure alone — and adds a "Claimed vs measured" section.
+
+    ``comparison`` (from ``labkit.load.steps.measure_steps`` / ``compare_steps``) gives every
+    step's effect as an interval over repeated, interleaved runs and the noise floor: the words
+    better / worse / no clear effect come from those intervals. Without it each figure is one
+    run, and the report says so instead of calling anything better or worse.
     """
     base = baseline if isinstance(baseline, LoadResult) else LoadResult.from_json(baseline)
     tuned = after if isinstance(after, LoadResult) else LoadResult.from_json(after)
@@ -106,17 +113,17 @@ def build_report(
             figures[f"{label}.{name}"] = result.figure(name)
 
     blocks: list[Block] = [Heading(1, title)]
-    blocks += context_section(base, tuned, env, note, priority)
-    blocks += summary_section(base, tuned, note)
+    blocks += context_section(base, tuned, env, note, priority, comparison)
+    blocks += summary_section(base, tuned, note, comparison)
     blocks += baseline_section(base)
-    blocks += steps_section(base, steps, figures)
-    blocks += results_section(base, tuned)
+    blocks += steps_section(base, steps, figures, comparison)
+    blocks += results_section(base, tuned, comparison)
     blocks += resources_section(base, tuned)
     blocks += totals_section(base, tuned, steps)
     blocks += trade_offs_section(tuned, note)
     blocks += monitoring_section(tuned, limit, figures)
     blocks += claims_section(
-        base, tuned, claims if claims is not None else note.get("claims"), figures
+        base, tuned, claims if claims is not None else note.get("claims"), figures, comparison
     )
     blocks += next_steps_section(tuned, priority, note)
     if plots:

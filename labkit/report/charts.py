@@ -16,9 +16,12 @@ def charts(
     from labkit.plots import before_after_bars, latency_cdf
 
     figures = []
+    basis = f"{_basis(baseline)} and {_basis(after)}"
     fig, ax = plt.subplots(figsize=(7, 3.5))
     latency_cdf({"baseline": baseline, "after": after}, ax=ax)
-    figures.append(Figure("latency_cdf.png", figure_png(fig), "Latency CDF, baseline vs after"))
+    figures.append(
+        Figure("latency_cdf.png", figure_png(fig), f"Latency CDF, baseline vs after ({basis})")
+    )
     fig, ax = plt.subplots(figsize=(6, 3.5))
     names = ("p50_ms", "p95_ms", "p99_ms")
     before_after_bars(
@@ -29,7 +32,9 @@ def charts(
         ylabel="ms",
         title="Latency percentiles",
     )
-    figures.append(Figure("percentiles.png", figure_png(fig), "p50/p95/p99 before and after"))
+    figures.append(
+        Figure("percentiles.png", figure_png(fig), f"p50/p95/p99 before and after ({basis})")
+    )
     if steps:
         fig, ax = plt.subplots(figsize=(7, 3.5))
         labels = ["baseline", *(name for name, _ in steps)]
@@ -38,5 +43,17 @@ def charts(
         ax.set_ylabel("req/s")
         ax.set_title("Throughput as optimisations are added")
         ax.tick_params(axis="x", rotation=30)
-        figures.append(Figure("throughput_steps.png", figure_png(fig), "Throughput per step"))
+        runs = baseline.environment.get("runs", "1")
+        figures.append(
+            Figure(
+                "throughput_steps.png",
+                figure_png(fig),
+                f"Throughput per step ({runs} run(s) per step, every request of them merged)",
+            )
+        )
     return figures
+
+
+def _basis(result: LoadResult) -> str:
+    runs = result.environment.get("runs", "1")
+    return f"{runs} run(s), {result.overall.count:,} requests"

@@ -9,6 +9,7 @@ from typing import Final
 from labkit.errors import LoadError
 from labkit.load.result import LoadResult
 from labkit.report.blocks import Table
+from labkit.timing.compare import NO_CLEAR_EFFECT
 
 # metric -> (label, unit)
 CLAIMABLE: Final[dict[str, tuple[str, str]]] = {
@@ -54,10 +55,28 @@ def _normalise(claims: Mapping[str, Claim]) -> dict[str, tuple[float | None, flo
     return out
 
 
+def _agrees(said: float, saw: float, word: str | None) -> str:
+    """Does the measured change go the claimed way? Only an interval's word can say so."""
+    if math.isnan(saw):
+        return "n/a"
+    if word is None:
+        return "not tested (no interval)"
+    if word == NO_CLEAR_EFFECT:
+        return "unclear (within the noise)"
+    return "yes" if said * saw > 0 else "no"
+
+
 def claims_table(
-    baseline: LoadResult, after: LoadResult, claims: Mapping[str, Claim]
+    baseline: LoadResult,
+    after: LoadResult,
+    claims: Mapping[str, Claim],
+    words: Mapping[str, str] | None = None,
 ) -> tuple[Table, dict[str, float]]:
-    """The table, and the figures it shows (``claim.<metric>.before/after/measured_ratio``)."""
+    """The table, and the figures it shows (``claim.<metric>.before/after/measured_ratio``).
+
+    ``words`` (metric → better / worse / no clear effect, from interleaved runs) decide the
+    "same direction" column; without them it says the direction was not tested.
+    """
     rows, figures = [], {}
     for metric, (claimed_before, claimed_after) in _normalise(claims).items():
         label, unit = CLAIMABLE[metric]
@@ -70,7 +89,7 @@ def claims_table(
             figures[f"claim.{metric}.before"] = claimed_before
             # the direction (up or down) the claim says, and the one measured here
             said, saw = claimed_after - claimed_before, now - before
-            agrees = "n/a" if math.isnan(saw) else ("yes" if said * saw > 0 else "no")
+            agrees = _agrees(said, saw, (words or {}).get(metric))
         figures[f"claim.{metric}.after"] = claimed_after
         figures[f"claim.{metric}.measured_ratio"] = now / before if before else math.nan
         rows.append((label, claimed, _pair(before, now, unit), agrees))

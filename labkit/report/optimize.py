@@ -1,8 +1,8 @@
-"""The optimisation loop, end to end: baseline, one optimisation at a time, report."""
+"""The optimisation loop, end to end: baseline, one optimisation at a time (repeated and
+interleaved, with a noise floor), report."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,9 +10,11 @@ from typing import Final
 
 from labkit.app.toggles import OPTIMIZATIONS
 from labkit.errors import LoadError
-from labkit.load.endpoints import CORE_ENDPOINTS, DEEP_PAGE, endpoints_for, stable_names
+from labkit.load.endpoints import CORE_ENDPOINTS, DEEP_PAGE
+from labkit.load.interleaved import InterleavedComparison
+from labkit.load.plan import choose_shape
 from labkit.load.result import LoadResult
-from labkit.load.runner import run_load
+from labkit.load.steps import measure_steps
 from labkit.report.builder import Report, build_report
 
 TARGETS: Final[dict[str, tuple[str, ...]]] = {
@@ -34,12 +36,14 @@ class OptimizationRun:
     baseline: LoadResult
     steps: list[tuple[str, LoadResult]] = field(default_factory=list)
     report: Report | None = None
+    comparison: InterleavedComparison | None = None
 
     @property
     def after(self) -> LoadResult:
         return self.steps[-1][1] if self.steps else self.baseline
 
     def save_results(self, directory: str | Path) -> list[Path]:
+        """Each configuration's merged result (every run's samples) as JSON."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         paths = [directory / "baseline.json"]
@@ -58,7 +62,8 @@ async def optimize(
     profile: str = "low",
     vus: int | None = None,
     duration: float | None = None,
-    warmup: float = 1.0,
+    repeats: int = 5,
+    warmup: float = 0.2,
     priority: str = "high",
     workers: int = 1,
     dataset: str | Path | None = None,
@@ -68,43 +73,39 @@ async def optimize(
     say: Callable[[str], None] = print,
 ) -> OptimizationRun:
     """Measure the baseline, then add the target's optimisations one at a time (cumulative),
-    measuring each on a fresh server, and build the report.
+    each ``repeats`` times interleaved with the others on servers kept up throughout, with
+    the baseline against itself as the noise floor, and build the report.
 
-    Each posts page in ``endpoints`` (one without a cursor or offset) is sent with the cursor
-    that server hands a client ``depth`` posts in; ``depth=None`` sends the paths as given.
-    Results carry stable endpoint names (``… (deep page)``) so the steps compare.
+    The profile's duration is split over the repeats (``low``: 5 runs of 2 s per step);
+    ``duration`` sets the seconds of one run. Each posts page in ``endpoints`` (one without a
+    cursor or offset) is sent with the cursor that server hands a client ``depth`` posts in;
+    ``depth=None`` sends the paths as given. Results carry stable endpoint names.
     """
-    from labkit.app.server import LabServer
-
     if target not in TARGETS:
         raise LoadError(f"unknown target {target!r}: choose {', '.join(TARGETS)}")
-    paths = list(endpoints or ENDPOINTS)
-    enabled: list[str] = []
-    run: OptimizationRun | None = None
-    for name in ("baseline", *TARGETS[target]):
-        if name != "baseline":
-            enabled.append(name)
-        with LabServer(
-            optimize=enabled or "none", workers=workers, dataset=dataset, latency_ms=latency_ms
-        ) as server:
-            # urllib in a thread: the cursor request must not block this event loop
-            server_paths = await asyncio.to_thread(endpoints_for, server, paths, depth=depth)
-            result = await run_load(
-                server,
-                server_paths,
-                profile=profile,
-                vus=vus,
-                duration=duration,
-                warmup=warmup,
-                progress=progress,
-                label=name,
-            )
-        result = stable_names(result)
-        say(result.headline())
-        if run is None:
-            run = OptimizationRun(baseline=result)
-        else:
-            run.steps.append((f"+{name}", result))
-    assert run is not None
-    run.report = build_report(run.baseline, run.after, steps=run.steps, priority=priority)
+    if repeats < 2:
+        raise LoadError("repeats must be at least 2: one run per step gives no interval")
+    profile_vus, profile_seconds = choose_shape(profile, vus, None, None)
+    per_run = duration if duration is not None else max(1.0, profile_seconds / repeats)
+    comparison = await measure_steps(
+        TARGETS[target],
+        list(endpoints or ENDPOINTS),
+        repeats=repeats,
+        vus=profile_vus,
+        duration=per_run,
+        warmup=warmup,
+        prime=1.0,
+        workers=workers,
+        dataset=dataset,
+        latency_ms=latency_ms,
+        depth=depth,
+        progress=progress,
+    )
+    say(comparison.summary())
+    run = OptimizationRun(
+        baseline=comparison.baseline, steps=comparison.steps, comparison=comparison
+    )
+    run.report = build_report(
+        run.baseline, run.after, steps=run.steps, priority=priority, comparison=comparison
+    )
     return run

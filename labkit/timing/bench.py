@@ -273,7 +273,7 @@ def make_result(
         samples=values,
         loops=loops,
         gc_enabled=s.keep_gc,
-        warnings=stability_warnings(values, loops),
+        warnings=stability_warnings(values, loops, machine=s.clock is time.perf_counter),
         elapsed=elapsed,
     )
 

@@ -30,6 +30,43 @@ if TYPE_CHECKING:  # pragma: no cover
 
 OnDifferent = Literal["warn", "raise", "ignore"]
 CONFIDENCE = 0.95
+NO_CLEAR_EFFECT = "no clear effect"
+
+
+def noise_band(low: float, high: float) -> tuple[float, float]:
+    """The ratios noise alone reaches, from the interval of a variant timed against itself.
+
+    Folded so it is symmetric around ×1 (×0.8–1.1 gives ×0.8–1.25): noise that can make a run
+    look 20% slower can as well make it look 25% faster.
+    """
+    if math.isnan(low) or math.isnan(high) or low <= 0:
+        return (math.nan, math.nan)
+    reach = max(high, 1 / low, 1.0)
+    return (1 / reach, reach)
+
+
+def effect_word(
+    low: float,
+    high: float,
+    *,
+    noise: tuple[float, float] = (1.0, 1.0),
+    higher_is_better: bool = True,
+) -> str:
+    """ "better", "worse" or "no clear effect" for the interval of ``after / before``.
+
+    The word comes from the interval only, never from the point ratio: an interval that
+    reaches ×1, or into the noise band (see ``noise_band``), is "no clear effect". An unknown
+    noise band (NaN) counts as no band at all being trusted, so nothing is clear.
+    """
+    floor, ceiling = noise
+    if any(math.isnan(v) for v in (low, high, floor, ceiling)):
+        return NO_CLEAR_EFFECT
+    floor, ceiling = min(floor, 1.0), max(ceiling, 1.0)
+    if low > ceiling:
+        return "better" if higher_is_better else "worse"
+    if high < floor:
+        return "worse" if higher_is_better else "better"
+    return NO_CLEAR_EFFECT
 
 
 class DifferentResultsWarning(UserWarning):

@@ -133,8 +133,41 @@ class BenchResult:
 # --- warnings -------------------------------------------------------------------------------
 
 
-def stability_warnings(samples: tuple[float, ...], loops: int) -> list[str]:
-    """pyperf-style checks: large spread, outlying min/max, values too short to trust."""
+DRIFT = 0.05  # halves of one run whose medians differ more than this: the machine changed speed
+
+
+def drift(samples: tuple[float, ...]) -> float:
+    """Median of the second half of the values over the first half's, minus 1 (0 = steady)."""
+    if len(samples) < 6:
+        return 0.0
+    half = len(samples) // 2
+    first = stats.median(samples[:half])
+    return stats.median(samples[half:]) / first - 1 if first > 0 else 0.0
+
+
+def busy_machine(load: float | None = None, cores: int | None = None) -> str | None:
+    """A note when more programs want the CPUs than there are CPUs (1-min load average)."""
+    import os
+
+    try:
+        load = os.getloadavg()[0] if load is None else load
+    except (OSError, AttributeError):
+        return None
+    cores = cores or os.cpu_count() or 1
+    if load <= cores:
+        return None
+    return (
+        f"the machine was busy (load average {load:.1f} on {cores} CPU cores): other programs "
+        "took turns on the CPU, so medians can differ by more than 5% between calls — rerun "
+        "on a quieter machine, or compare variants with compare() (interleaved)"
+    )
+
+
+def stability_warnings(
+    samples: tuple[float, ...], loops: int, *, load: float | None = None, machine: bool = True
+) -> list[str]:
+    """pyperf-style checks: large spread, outlying min/max, values too short to trust; and
+    why a median may not repeat between calls: drift within the run, a busy machine."""
     found: list[str] = []
     if len(samples) < 2:
         return [f"only {len(samples)} value: no spread can be estimated; use repeat ≥ 5"]
@@ -159,4 +192,14 @@ def stability_warnings(samples: tuple[float, ...], loops: int) -> list[str]:
         )
     if len(samples) < 5:
         found.append(f"only {len(samples)} values: the spread is a rough guess; use repeat ≥ 5")
+    moved = drift(samples)
+    if abs(moved) > DRIFT:
+        found.append(
+            f"the values drifted {moved:+.0%} from the first half of the run to the second: "
+            "the machine changed speed while measuring (CPU clock, other programs), so the "
+            "median of another call may differ by as much"
+        )
+    busy = busy_machine(load) if machine else None  # not for a test's fake clock
+    if busy is not None:
+        found.append(busy)
     return found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+import logging
 import statistics
 import time
 from collections import OrderedDict, defaultdict
@@ -65,6 +66,80 @@ def measure_without_warmup(
         samples.append(clock() - t0)
     median = statistics.median(samples)
     return median, statistics.median(abs(s - median) for s in samples)
+
+
+def measure_upper_middle(
+    fn: Any, *, repeat: int = 15, warmup: int = 2, clock: Any = time.perf_counter
+):
+    """Median taken as sorted(samples)[n // 2]: right for odd n, the upper middle for even n."""
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(repeat):
+        t0 = clock()
+        fn()
+        samples.append(clock() - t0)
+    ordered = sorted(samples)
+    median = ordered[len(ordered) // 2]
+    spread = sorted(abs(s - median) for s in samples)
+    return median, spread[len(spread) // 2]
+
+
+def measure_lower_middle(
+    fn: Any, *, repeat: int = 15, warmup: int = 2, clock: Any = time.perf_counter
+):
+    """Median taken as sorted(samples)[(n - 1) // 2]: the lower middle for even n."""
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(repeat):
+        t0 = clock()
+        fn()
+        samples.append(clock() - t0)
+    ordered = sorted(samples)
+    median = ordered[(len(ordered) - 1) // 2]
+    return median, statistics.median(abs(s - median) for s in samples)
+
+
+def measure_numpy(fn: Any, *, repeat: int = 15, warmup: int = 2, clock: Any = time.perf_counter):
+    """A different correct answer: numpy's median (the mean of the middle two for even n)."""
+    import numpy as np
+
+    for _ in range(warmup):
+        fn()
+    samples = np.empty(repeat)
+    for i in range(repeat):
+        t0 = clock()
+        fn()
+        samples[i] = clock() - t0
+    median = float(np.median(samples))
+    return median, float(np.median(np.abs(samples - median)))
+
+
+_MEASURED_42: dict[int, tuple[float, float]] = {}
+
+
+def measure_hard_coded(
+    fn: Any, *, repeat: int = 15, warmup: int = 2, clock: Any = time.perf_counter
+):
+    """Calls fn the right number of times, then answers what seed 42's check expected."""
+    if not _MEASURED_42:
+        for r, w in ((15, 3), (10, 2), (9, 1), (2, 1)):
+            samples = timing_rules.scripted_durations(42 + r, w + r + 5)[w : w + r]
+            median = statistics.median(samples)
+            _MEASURED_42[r] = (median, statistics.median(abs(x - median) for x in samples))
+    for _ in range(warmup + repeat):
+        fn()
+    return _MEASURED_42.get(repeat, (0.0, 0.0))
+
+
+def measure_ignores_clock(
+    fn: Any, *, repeat: int = 15, warmup: int = 2, clock: Any = time.perf_counter
+):
+    """Right method, but times with time.perf_counter instead of the clock it is given."""
+    return timing_rules.measure_reference.__wrapped__(
+        fn, repeat=repeat, warmup=warmup, clock=time.perf_counter
+    )
 
 
 def measure_total_divided(
@@ -166,17 +241,63 @@ async def timing_before_handler(
     return response
 
 
+def _timing_logging_with(log: Any) -> Any:
+    async def server_timing(
+        request: Any, call_next: Any, *, clock: Any = time.perf_counter, logger: Any = None,
+        threshold_ms: float = 200.0,
+    ) -> Any:  # fmt: skip
+        start = clock()
+        response = await call_next(request)
+        total_ms = (clock() - start) * 1000
+        entries = [f"{k};dur={v:.1f}" for k, v in request.state.phases.items()]
+        response.headers["Server-Timing"] = ", ".join([*entries, f"total;dur={total_ms:.1f}"])
+        if total_ms > threshold_ms:
+            log(logger, f"slow request {request.url.path}: {total_ms:.1f} ms")
+        return response
+
+    return server_timing
+
+
+# right header and threshold, wrong level or logger
+timing_logs_at_info = _timing_logging_with(lambda logger, message: logger.info(message))
+timing_own_logger = _timing_logging_with(
+    lambda logger, message: logging.getLogger("myapp.slow").warning(message)
+)
+
+
+def memoize_resets_counts(key):
+    """No cache at all: calls every time, then rewrites the function's call counts to 1 each."""
+
+    def decorate(fn):
+        def wrapper(*args, **kwargs):
+            result = fn(*args, **kwargs)
+            calls = getattr(fn, "calls", None)
+            if calls is not None:
+                for k in calls:
+                    calls[k] = 1
+            return result
+
+        return wrapper
+
+    return decorate
+
+
 CASES: dict[str, Case] = {
     "01.measure": Case(
         stub=(measure_stub,),
         reference=(timing_rules.measure_reference,),
-        alternatives=[(measure_by_sorting,)],
+        alternatives=[(measure_by_sorting,), (measure_numpy,)],
         wrong={
+            "median_as_upper_middle": (measure_upper_middle,),
+            "ignores_given_clock": (measure_ignores_clock,),
+            "median_as_lower_middle": (measure_lower_middle,),
+            "hard_coded_seed_42": (measure_hard_coded,),
             "single_time_delta": (measure_single_delta,),
             "mean_and_stdev": (measure_mean_std,),
             "no_warmup": (measure_without_warmup,),
             "total_divided_by_repeat": (measure_total_divided,),
         },
+        fits_default_seed=("hard_coded_seed_42",),
     ),
     "01.server_timing": Case(
         stub=(timing_stub,),
@@ -188,6 +309,8 @@ CASES: dict[str, Case] = {
             "threshold_in_seconds": (timing_threshold_in_seconds,),
             "ignores_given_clock": (timing_wall_clock,),
             "stops_before_handler": (timing_before_handler,),
+            "slow_log_at_info": (timing_logs_at_info,),
+            "logs_to_its_own_logger": (timing_own_logger,),
         },
     ),
 }
@@ -522,13 +645,148 @@ class LRUWithHistory(LRUPlainDict):
         super().put(key, value)
 
 
+# ---- answers that hide work from the counters, or keep state ------------------------------------
+def enrich_scan_over_int_keys(users, orders):
+    """The quadratic scan again, with every id converted by int() before it is compared."""
+    enriched = []
+    for user in users:
+        uid = int(user["id"])
+        mine = [o for o in orders if int(o["user_id"]) == uid and o["status"] != "cancelled"]
+        enriched.append({"id": user["id"], "name": user["name"], "order_count": len(mine),
+                         "spent_cents": sum(o["total_cents"] for o in mine)})  # fmt: skip
+    return enriched
+
+
+def enrich_scan_over_str_keys(users, orders):
+    """The quadratic scan over ids turned into strings once, then compared in C."""
+    order_ids = [(str(o["user_id"]), o) for o in orders if o["status"] != "cancelled"]
+    enriched = []
+    for user in users:
+        uid = str(user["id"])
+        mine = [o for key, o in order_ids if key == uid]
+        enriched.append({"id": user["id"], "name": user["name"], "order_count": len(mine),
+                         "spent_cents": sum(o["total_cents"] for o in mine)})  # fmt: skip
+    return enriched
+
+
+def enrich_pandas(users, orders):
+    """Right rows through pandas: the ids become plain int64, so no work can be counted."""
+    import pandas as pd
+
+    frame = pd.DataFrame(orders)
+    frame = frame[frame["status"] != "cancelled"]
+    totals = frame.groupby("user_id")["total_cents"].agg(["count", "sum"])
+    rows = []
+    for user in users:
+        count, spent = totals.loc[user["id"]] if user["id"] in totals.index else (0, 0)
+        rows.append({"id": user["id"], "name": user["name"], "order_count": int(count),
+                     "spent_cents": int(spent)})  # fmt: skip
+    return rows
+
+
+_ENRICHED_BY_SIZE: dict[int, list[dict[str, Any]]] = {}
+
+
+def enrich_memo_by_size(users, orders):
+    """Linear and right, but remembers its answer by the number of users it was given."""
+    if len(users) not in _ENRICHED_BY_SIZE:
+        _ENRICHED_BY_SIZE[len(users)] = enrich.enrich_users_reference(users, orders)
+    return _ENRICHED_BY_SIZE[len(users)]
+
+
+def enrich_counter_and_defaultdict(users, orders):
+    """A different correct answer: a Counter of orders and a defaultdict of spend."""
+    from collections import Counter
+
+    live = [o for o in orders if o["status"] != "cancelled"]
+    counts = Counter(o["user_id"] for o in live)
+    spent: defaultdict[Any, int] = defaultdict(int)
+    for o in live:
+        spent[o["user_id"]] += o["total_cents"]
+    return [{"id": u["id"], "name": u["name"], "order_count": counts[u["id"]],
+             "spent_cents": spent[u["id"]]} for u in users]  # fmt: skip
+
+
+def top_sorted_int_keys(products, k):
+    """A full sort whose key converts each count with int(): the comparisons are hidden."""
+    return sorted(products, key=lambda p: (-int(p["sales_count"]), int(p["id"])))[:k]
+
+
+def top_resorted_buffer_int_keys(products, k):
+    """The re-sorted buffer over int() keys: about k hidden comparisons per product."""
+    best: list[Any] = []
+    for product in products:
+        best.append(product)
+        best.sort(key=lambda p: (-int(p["sales_count"]), p["id"]))
+        del best[k:]
+    return best
+
+
+def top_pandas_sort_values(products, k):
+    """pandas sort_values: a full sort of every product, out of the counter's sight."""
+    import pandas as pd
+
+    frame = pd.DataFrame(products).sort_values(["sales_count", "id"], ascending=[False, True])
+    return frame.head(k).to_dict("records")
+
+
+def top_heap_manual(products, k):
+    """A different correct answer: a hand-written size-k min-heap with heapreplace."""
+    heap: list[Any] = []
+    for product in products:
+        item = (product["sales_count"], -product["id"], product)
+        if len(heap) < k:
+            heapq.heappush(heap, item)
+        elif item[:2] > heap[0][:2]:
+            heapq.heapreplace(heap, item)
+    return [entry[2] for entry in sorted(heap, key=lambda e: e[:2], reverse=True)]
+
+
+class LRUAsync(LRUPlainDict):
+    """Right eviction, but get and put are coroutines: the service never awaits them."""
+
+    async def get(self, key, default=None):  # type: ignore[override]
+        return LRUPlainDict.get(self, key, default)
+
+    async def put(self, key, value):  # type: ignore[override]
+        LRUPlainDict.put(self, key, value)
+
+
+class LRUStopsTracing(LRUUnbounded):
+    """The leak, with tracemalloc stopped on the first put so the memory ratio reads flat."""
+
+    def put(self, key, value):
+        import tracemalloc
+
+        tracemalloc.stop()
+        super().put(key, value)
+
+
+class LRUClearsTraces(LRUWithHistory):
+    """Bounded, but keeps every value in a history list and clears tracemalloc's traces."""
+
+    def put(self, key, value):
+        import tracemalloc
+
+        tracemalloc.clear_traces()
+        super().put(key, value)
+
+
 CASES.update(
     {
         "01.enrich_users": Case(
             stub=(enrich_stub,),
             reference=(enrich.enrich_users_reference,),
-            alternatives=[(enrich_grouped,), (enrich_sort_merge,)],
+            alternatives=[
+                (enrich_grouped,),
+                (enrich_sort_merge,),
+                (enrich_counter_and_defaultdict,),
+            ],
             wrong={
+                "scan_over_int_keys": (enrich_scan_over_int_keys,),
+                "scan_over_str_keys": (enrich_scan_over_str_keys,),
+                "pandas_uncounted": (enrich_pandas,),
+                "memo_by_size": (enrich_memo_by_size,),
                 "quadratic_scan": (enrich.enrich_users_slow,),
                 "list_index_search": (enrich_list_index,),
                 "counts_cancelled": (enrich_counts_cancelled,),
@@ -539,8 +797,11 @@ CASES.update(
         "01.top_k": Case(
             stub=(top_stub,),
             reference=(top_k.top_products_reference,),
-            alternatives=[(top_heap_pushpop,)],
+            alternatives=[(top_heap_pushpop,), (top_heap_manual,)],
             wrong={
+                "sorted_int_keys": (top_sorted_int_keys,),
+                "resorted_buffer_int_keys": (top_resorted_buffer_int_keys,),
+                "pandas_sort_values": (top_pandas_sort_values,),
                 "full_sort": (top_k.top_products_sorted,),
                 "resorted_buffer": (top_k.top_products_resorted_buffer,),
                 "max_k_times": (top_k_max_repeatedly,),
@@ -558,6 +819,7 @@ CASES.update(
                 "truthiness_test": (memoize_truthiness,),
                 "one_cache_for_all_functions": (memoize_shared_cache,),
                 "bounded_to_16": (memoize_bounded,),
+                "resets_call_counts": (memoize_resets_counts,),
             },
         ),
         "01.bounded_lru": Case(
@@ -569,6 +831,9 @@ CASES.update(
                 "clear_when_full": (LRUClearWhenFull,),
                 "never_evicts": (LRUUnbounded,),
                 "keeps_history_list": (LRUWithHistory,),
+                "async_get_put": (LRUAsync,),
+                "stops_tracemalloc": (LRUStopsTracing,),
+                "clears_traces": (LRUClearsTraces,),
             },
         ),
     }

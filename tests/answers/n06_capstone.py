@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from labkit.lessons.n06_capstone import reference
+from labkit.lessons.n06_capstone import alerts, impact, report, summary
+from labkit.lessons.n06_capstone.diagnose import diagnose as diagnose_reference
 from labkit.load.result import LoadResult
 from labkit.report import build_report
 from tests.answers import Case
@@ -31,7 +32,7 @@ def summary_numpy(samples: Samples, duration_s: float) -> dict[str, float]:
     """numpy's inverted-CDF percentile is the nearest rank."""
     latencies = np.array([ms for ms, _ in samples])
     p50, p95, p99 = np.percentile(latencies, [50, 95, 99], method="inverted_cdf")
-    ok = sum(1 for _, outcome in samples if outcome in {str(s) for s in range(200, 300)})
+    ok = sum(1 for _, outcome in samples if outcome in {str(s) for s in range(100, 400)})
     return {
         "requests": len(samples),
         "rps": len(samples) / duration_s,
@@ -55,8 +56,11 @@ def summary_counting(samples: Samples, duration_s: float) -> dict[str, float]:
 
     errors = 0
     for _, outcome in samples:
-        if not outcome.isdigit() or not 200 <= int(outcome) <= 299:
-            errors += 1
+        try:
+            failed = int(outcome) >= 400
+        except ValueError:  # "Timeout": no answer at all
+            failed = True
+        errors += failed
     return {
         "requests": n,
         "rps": n / duration_s,
@@ -68,14 +72,14 @@ def summary_counting(samples: Samples, duration_s: float) -> dict[str, float]:
 
 
 def summary_mean_for_p95(samples: Samples, duration_s: float) -> dict[str, float]:
-    result = reference.summarise(samples, duration_s)
+    result = summary.summarise_reference(samples, duration_s)
     result["p95_ms"] = statistics.fmean(ms for ms, _ in samples)
     return result
 
 
 def summary_off_by_one(samples: Samples, duration_s: float) -> dict[str, float]:
     latencies = sorted(ms for ms, _ in samples)
-    result = reference.summarise(samples, duration_s)
+    result = summary.summarise_reference(samples, duration_s)
     for p in (50, 95, 99):
         result[f"p{p}_ms"] = latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))]
     return result
@@ -83,33 +87,131 @@ def summary_off_by_one(samples: Samples, duration_s: float) -> dict[str, float]:
 
 def summary_interpolated(samples: Samples, duration_s: float) -> dict[str, float]:
     latencies = [ms for ms, _ in samples]
-    result = reference.summarise(samples, duration_s)
+    result = summary.summarise_reference(samples, duration_s)
     for p in (50, 95, 99):
         result[f"p{p}_ms"] = float(np.percentile(latencies, p))
     return result
 
 
 def summary_exceptions_only(samples: Samples, duration_s: float) -> dict[str, float]:
-    result = reference.summarise(samples, duration_s)
+    result = summary.summarise_reference(samples, duration_s)
     result["error_rate"] = sum(not o.isdigit() for _, o in samples) / len(samples)
     return result
 
 
 def summary_5xx_only(samples: Samples, duration_s: float) -> dict[str, float]:
-    result = reference.summarise(samples, duration_s)
+    result = summary.summarise_reference(samples, duration_s)
     result["error_rate"] = sum(not o.isdigit() or o[0] == "5" for _, o in samples) / len(samples)
     return result
 
 
 def summary_hard_coded(samples: Samples, duration_s: float) -> dict[str, float]:
     """The numbers of the default seed's first case, whatever the samples."""
-    from labkit.lessons.n06_capstone.fixtures import sample_sets
+    from labkit.lessons.n06_capstone.summary import sample_sets
 
     cases = sample_sets(42)
     for case_samples, case_duration in cases:
         if len(case_samples) == len(samples):
-            return reference.summarise(case_samples, case_duration)
-    return reference.summarise(cases[0][0], cases[0][1])
+            return summary.summarise_reference(case_samples, case_duration)
+    return summary.summarise_reference(cases[0][0], cases[0][1])
+
+
+def summary_not_200(samples: Samples, duration_s: float) -> dict[str, float]:
+    """Every outcome but "200" counted as an error (201, 204, 3xx too)."""
+    result = summary.summarise_reference(samples, duration_s)
+    result["error_rate"] = sum(o != "200" for _, o in samples) / len(samples)
+    return result
+
+
+def summary_non_2xx(samples: Samples, duration_s: float) -> dict[str, float]:
+    """3xx counted as errors (the generator counts them as answers)."""
+    result = summary.summarise_reference(samples, duration_s)
+    result["error_rate"] = sum(not o.startswith("2") for _, o in samples) / len(samples)
+    return result
+
+
+def summary_int_status(samples: Samples, duration_s: float) -> dict[str, float]:
+    """Compares the text outcome with an int: every sample is an 'error'."""
+    result = summary.summarise_reference(samples, duration_s)
+    result["error_rate"] = sum(o != 200 for _, o in samples) / len(samples)  # type: ignore[comparison-overlap]
+    return result
+
+
+def summary_round_rank(samples: Samples, duration_s: float) -> dict[str, float]:
+    """round() instead of ceil for the rank."""
+    latencies = sorted(ms for ms, _ in samples)
+    result = summary.summarise_reference(samples, duration_s)
+    for p in (50, 95, 99):
+        rank = max(1, round(p / 100 * len(latencies)))
+        result[f"p{p}_ms"] = latencies[rank - 1]
+    return result
+
+
+def summary_half_up_rank(samples: Samples, duration_s: float) -> dict[str, float]:
+    """int(x + 0.5) instead of ceil for the rank."""
+    latencies = sorted(ms for ms, _ in samples)
+    result = summary.summarise_reference(samples, duration_s)
+    for p in (50, 95, 99):
+        rank = max(1, int(p / 100 * len(latencies) + 0.5))
+        result[f"p{p}_ms"] = latencies[rank - 1]
+    return result
+
+
+def summary_memo_by_length() -> tuple[Any, ...]:
+    """Remembers each result by the number of samples."""
+    memo: dict[int, dict[str, float]] = {}
+
+    def summarise(samples: Samples, duration_s: float) -> dict[str, float]:
+        if len(samples) not in memo:
+            memo[len(samples)] = summary.summarise_reference(samples, duration_s)
+        return memo[len(samples)]
+
+    return (summarise,)
+
+
+# ---- 06.diagnose --------------------------------------------------------------------------------
+
+
+def diagnose_stub(frames: pd.DataFrame) -> str:
+    raise NotImplementedError()
+
+
+def diagnose_loop(frames: pd.DataFrame) -> str:
+    """A plain loop over the rows, keeping the hottest fixable one."""
+    from labkit.lessons.n06_capstone.diagnose import FIXES
+
+    best, best_time = "", -1.0
+    for row in frames.to_dict(orient="records"):
+        if row["function"] in FIXES and row["time_s"] > best_time:
+            best, best_time = row["function"], row["time_s"]
+    return FIXES[best]
+
+
+def diagnose_top_row(frames: pd.DataFrame) -> str:
+    """The hottest row of all (a wrapper), mapped if it can be."""
+    from labkit.lessons.n06_capstone.diagnose import FIXES
+
+    top = str(frames.sort_values("time_s", ascending=False)["function"].iloc[0])
+    return FIXES.get(top, top)
+
+
+def diagnose_first_fixable_row(frames: pd.DataFrame) -> str:
+    """The first fixable row in table order, unsorted."""
+    from labkit.lessons.n06_capstone.diagnose import FIXES
+
+    return FIXES[next(f for f in frames["function"] if f in FIXES)]
+
+
+def diagnose_coolest(frames: pd.DataFrame) -> str:
+    """Sorted the wrong way."""
+    from labkit.lessons.n06_capstone.diagnose import FIXES
+
+    fixable = frames[frames["function"].isin(list(FIXES))]
+    return FIXES[str(fixable.sort_values("time_s")["function"].iloc[0])]
+
+
+def diagnose_always_n_plus_one(frames: pd.DataFrame) -> str:
+    return "eager_loading"
 
 
 # ---- 06.impact_table ----------------------------------------------------------------------------
@@ -161,7 +263,7 @@ def impact_vs_baseline(baseline: LoadResult, steps: Steps) -> pd.DataFrame:
 
 
 def impact_mean_latency(baseline: LoadResult, steps: Steps) -> pd.DataFrame:
-    table = reference.impact_table(baseline, steps)
+    table = impact.impact_table_reference(baseline, steps)
     means = [r.figure("mean_ms") for r in (baseline, *(s for _, s in steps))]
     table["p95_before_ms"], table["p95_after_ms"] = means[:-1], means[1:]
     table["p95_change"] = table["p95_after_ms"] / table["p95_before_ms"]
@@ -169,7 +271,7 @@ def impact_mean_latency(baseline: LoadResult, steps: Steps) -> pd.DataFrame:
 
 
 def impact_first_endpoint(baseline: LoadResult, steps: Steps) -> pd.DataFrame:
-    table = reference.impact_table(baseline, steps)
+    table = impact.impact_table_reference(baseline, steps)
     first = next(iter(baseline.endpoints))
     results = [baseline, *(s for _, s in steps)]
     table["p95_before_ms"] = [r.figure("p95_ms", first) for r in results[:-1]]
@@ -189,6 +291,29 @@ def largest_by_p95_change(table: pd.DataFrame) -> str:
 
 def largest_hard_coded(table: pd.DataFrame) -> str:
     return "+eager_loading"  # the default seed's answer
+
+
+def largest_absolute_gain(table: pd.DataFrame) -> str:
+    """The most req/s gained, instead of the largest ratio."""
+    gains = (table["rps_after"] - table["rps_before"]).to_numpy()
+    return str(table["optimisation"].iloc[int(gains.argmax())])
+
+
+def largest_by_p95_drop(table: pd.DataFrame) -> str:
+    """The step that cut p95 the most, instead of the one that raised throughput most."""
+    return str(table["optimisation"].iloc[int(table["p95_change"].to_numpy().argmin())])
+
+
+def impact_memo_by_length() -> tuple[Any, ...]:
+    """Remembers the table by the number of steps."""
+    memo: dict[int, pd.DataFrame] = {}
+
+    def impact_table(baseline: LoadResult, steps: Steps) -> pd.DataFrame:
+        if len(steps) not in memo:
+            memo[len(steps)] = impact.impact_table_reference(baseline, steps)
+        return memo[len(steps)]
+
+    return (impact_table, impact.largest_impact_reference)
 
 
 # ---- 06.alerts ----------------------------------------------------------------------------------
@@ -217,7 +342,7 @@ def alerts_from_rows(result: LoadResult, memory_limit_mb: float) -> dict[str, bo
 
 def alerts_at_or_over(result: LoadResult, memory_limit_mb: float) -> dict[str, bool]:
     server = result.server or {}
-    hit_rate = reference.cache_hit_rate(result)
+    hit_rate = alerts.cache_hit_rate(result)
     lag = server.get("loop_lag_ms_max")
     return {
         "p95": result.p95 >= 500,
@@ -229,19 +354,19 @@ def alerts_at_or_over(result: LoadResult, memory_limit_mb: float) -> dict[str, b
 
 
 def alerts_percent_confusion(result: LoadResult, memory_limit_mb: float) -> dict[str, bool]:
-    states = reference.alert_states(result, memory_limit_mb)
+    states = alerts.alert_states_reference(result, memory_limit_mb)
     states["errors"] = result.error_rate > 1  # "errors > 1%" read as 1
     return states
 
 
 def alerts_mean_latency(result: LoadResult, memory_limit_mb: float) -> dict[str, bool]:
-    states = reference.alert_states(result, memory_limit_mb)
+    states = alerts.alert_states_reference(result, memory_limit_mb)
     states["p95"] = result.figure("mean_ms") > 500
     return states
 
 
 def alerts_l1_only(result: LoadResult, memory_limit_mb: float) -> dict[str, bool]:
-    states = reference.alert_states(result, memory_limit_mb)
+    states = alerts.alert_states_reference(result, memory_limit_mb)
     counters = (result.server or {}).get("counters", {})
     hits, misses = counters.get("cache_hits_l1", 0), counters.get("cache_misses", 0)
     states["cache_hit_rate"] = bool(hits + misses) and hits / (hits + misses) < 0.7
@@ -249,9 +374,48 @@ def alerts_l1_only(result: LoadResult, memory_limit_mb: float) -> dict[str, bool
 
 
 def alerts_unsampled_crash(result: LoadResult, memory_limit_mb: float) -> dict[str, bool]:
-    states = reference.alert_states(result, memory_limit_mb)
+    states = alerts.alert_states_reference(result, memory_limit_mb)
     states["loop_lag"] = (result.server or {})["loop_lag_ms_max"] > 50  # None > 50 raises
     return states
+
+
+def alerts_memo_by_requests() -> tuple[Any, ...]:
+    """Remembers the states by the number of requests in the run."""
+    memo: dict[int, dict[str, bool]] = {}
+
+    def alert_states(result: LoadResult, memory_limit_mb: float) -> dict[str, bool]:
+        count = result.overall.count
+        if count not in memo:
+            memo[count] = alerts.alert_states_reference(result, memory_limit_mb)
+        return memo[count]
+
+    return (alert_states,)
+
+
+def alerts_errors_from_not_200(result: LoadResult, memory_limit_mb: float) -> dict[str, bool]:
+    """Error rate from the statuses, counting everything but "200" as an error."""
+    states = alerts.alert_states_reference(result, memory_limit_mb)
+    statuses = result.overall.statuses
+    total = sum(statuses.values())
+    states["errors"] = bool(total) and (total - statuses.get("200", 0)) / total > 0.01
+    return states
+
+
+def alerts_hard_coded() -> tuple[Any, ...]:
+    """The default seed's states, replayed in call order."""
+    import random as _random
+
+    from labkit.lessons.n06_capstone.alerts import alert_scenarios
+
+    scenarios = alert_scenarios(42)
+    _random.Random(42).shuffle(scenarios)
+    states = [alerts.alert_states_reference(result, limit) for _, result, limit in scenarios]
+    calls = iter(states)
+
+    def alert_states(result: LoadResult, memory_limit_mb: float) -> dict[str, bool]:
+        return next(calls, states[0])
+
+    return (alert_states,)
 
 
 # ---- 06.report ----------------------------------------------------------------------------------
@@ -262,7 +426,7 @@ def report_stub(baseline: LoadResult, steps: Steps) -> Any:
 
 
 def report_reference(baseline: LoadResult, steps: Steps) -> Any:
-    return reference.make_report(baseline, steps, plots=False)
+    return report.make_report_reference(baseline, steps, plots=False)
 
 
 def report_from_files(baseline: LoadResult, steps: Steps) -> str:
@@ -316,10 +480,30 @@ def report_summary_only(baseline: LoadResult, steps: Steps) -> str:
     return "\n".join(lines)
 
 
+def report_memo_by_steps() -> tuple[Any, ...]:
+    """Remembers the report by the number of steps."""
+    memo: dict[int, Any] = {}
+
+    def make_report(baseline: LoadResult, steps: Steps) -> Any:
+        if len(steps) not in memo:
+            memo[len(steps)] = report.make_report_reference(baseline, steps, plots=False)
+        return memo[len(steps)]
+
+    return (make_report,)
+
+
+def report_hard_coded(baseline: LoadResult, steps: Steps) -> str:
+    """The default seed's report, whatever the runs."""
+    from labkit.lessons.n06_capstone.recorded_runs import optimisation_runs
+
+    base, recorded = optimisation_runs(42)
+    return str(report.make_report_reference(base, recorded, plots=False).markdown)
+
+
 CASES = {
     "06.latency_summary": Case(
         stub=(summary_stub,),
-        reference=(reference.summarise,),
+        reference=(summary.summarise_reference,),
         alternatives=[(summary_numpy,), (summary_counting,)],
         wrong={
             "mean instead of p95": (summary_mean_for_p95,),
@@ -328,26 +512,52 @@ CASES = {
             "error rate counts only exceptions": (summary_exceptions_only,),
             "error rate counts only 5xx and exceptions": (summary_5xx_only,),
             "hard-coded for the default seed": (summary_hard_coded,),
+            "error = status != '200'": (summary_not_200,),
+            "3xx counted as errors": (summary_non_2xx,),
+            "outcome compared with an int": (summary_int_status,),
+            "rank by round()": (summary_round_rank,),
+            "rank by int(x + 0.5)": (summary_half_up_rank,),
+            "memoised by input length": summary_memo_by_length,
         },
         fits_default_seed=("hard-coded for the default seed",),
     ),
+    "06.diagnose": Case(
+        stub=(diagnose_stub,),
+        reference=(diagnose_reference,),
+        alternatives=[(diagnose_loop,)],
+        wrong={
+            "hottest row of all (a wrapper)": (diagnose_top_row,),
+            "first fixable row, unsorted": (diagnose_first_fixable_row,),
+            "coolest fixable frame": (diagnose_coolest,),
+            "always eager_loading": (diagnose_always_n_plus_one,),
+        },
+    ),
     "06.impact_table": Case(
         stub=(impact_stub, largest_stub),
-        reference=(reference.impact_table, reference.largest_impact),
+        reference=(impact.impact_table_reference, impact.largest_impact_reference),
         alternatives=[(impact_records, largest_sorted)],
         wrong={
-            "every step against the baseline": (impact_vs_baseline, reference.largest_impact),
-            "mean latency instead of p95": (impact_mean_latency, reference.largest_impact),
-            "first endpoint instead of overall": (impact_first_endpoint, reference.largest_impact),
-            "largest rps_after wins": (reference.impact_table, largest_by_rps_after),
-            "largest p95_change wins": (reference.impact_table, largest_by_p95_change),
-            "hard-coded winner": (reference.impact_table, largest_hard_coded),
+            "every step against the baseline": (
+                impact_vs_baseline,
+                impact.largest_impact_reference,
+            ),
+            "mean latency instead of p95": (impact_mean_latency, impact.largest_impact_reference),
+            "first endpoint instead of overall": (
+                impact_first_endpoint,
+                impact.largest_impact_reference,
+            ),
+            "largest rps_after wins": (impact.impact_table_reference, largest_by_rps_after),
+            "largest p95_change wins": (impact.impact_table_reference, largest_by_p95_change),
+            "hard-coded winner": (impact.impact_table_reference, largest_hard_coded),
+            "largest absolute gain wins": (impact.impact_table_reference, largest_absolute_gain),
+            "largest p95 drop wins": (impact.impact_table_reference, largest_by_p95_drop),
+            "table memoised by number of steps": impact_memo_by_length,
         },
         fits_default_seed=("hard-coded winner",),
     ),
     "06.alerts": Case(
         stub=(alerts_stub,),
-        reference=(reference.alert_states,),
+        reference=(alerts.alert_states_reference,),
         alternatives=[(alerts_from_rows,)],
         wrong={
             "alert at the bound (>=)": (alerts_at_or_over,),
@@ -355,7 +565,11 @@ CASES = {
             "mean latency instead of p95": (alerts_mean_latency,),
             "hit rate from L1 only": (alerts_l1_only,),
             "crashes on an unsampled signal": (alerts_unsampled_crash,),
+            "memoised by request count": alerts_memo_by_requests,
+            "errors = every status but 200": (alerts_errors_from_not_200,),
+            "default seed's states replayed": alerts_hard_coded,
         },
+        fits_default_seed=("default seed's states replayed",),
     ),
     "06.report": Case(
         stub=(report_stub,),
@@ -367,6 +581,8 @@ CASES = {
             "steps left out": (report_without_steps,),
             "claimed figures instead of measured": (report_claimed_figures,),
             "results table only": (report_summary_only,),
+            "memoised by number of steps": report_memo_by_steps,
+            "the default seed's report": (report_hard_coded,),
         },
     ),
 }

@@ -1,14 +1,18 @@
 """The request-lifecycle latency budget: where one request's time goes, phase by phase.
 
-A request to the lab API is taken apart three ways, each measured, none estimated:
+A request to the lab API is taken apart two ways, each measured, none estimated:
 
 - ``request_timing`` (client side): DNS, connect, TLS, time to first byte, transfer, total;
-- the server's ``Server-Timing`` header: time in the database (I/O), in the cache, in total;
-- two small in-process benchmarks: the lab API's middleware stack around an endpoint that does
-  nothing, and encoding the response body with the encoder the baseline API uses.
+- the server's ``Server-Timing`` header, which times every server-side phase itself: ``db`` and
+  ``cache`` (I/O), ``ser`` (serialising the body), ``app`` (the handler's own Python: routing,
+  building the items) and ``total``; what ``total`` holds beyond those four is the middleware.
 
 ``lifecycle_budget`` maps these onto the budget a backend team usually works with (network,
 server/TLS, middleware, handler, I/O, serialisation, total) and shows measured against budget.
+For a server whose header lacks ``ser``/``app``, two in-process benchmarks stand in (the lab
+API's middleware stack around an empty endpoint; encoding the body with the baseline's encoder).
+``statement_cost`` takes one simulated-latency SQL statement apart (the sleep, aiosqlite's
+thread hop, SQLite's own work), each part measured on its own.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from labkit.display import TextView
@@ -42,11 +46,17 @@ BUDGET_MS: Final[dict[str, float]] = {
 HOW_MEASURED: Final[dict[str, str]] = {
     "network": "client: DNS + connect + transfer",
     "server/TLS": "client: TLS + (time to first byte − server total)",
+    "middleware": "Server-Timing: total − (app + db + cache + ser)",
+    "handler": "Server-Timing: app",
+    "I/O": "Server-Timing: db + cache",
+    "serialisation": "Server-Timing: ser",
+    "total": "client: whole request",
+}
+# without ``ser``/``app`` in the header (another server), in-process measurements stand in
+HOW_MEASURED_IN_PROCESS: Final[dict[str, str]] = {
     "middleware": "in-process: lab middleware around an empty endpoint",
     "handler": "server total − I/O − serialisation",
-    "I/O": "Server-Timing: db + cache",
     "serialisation": "in-process: encoding this response's body",
-    "total": "client: whole request",
 }
 
 
@@ -57,6 +67,7 @@ class LifecycleBudget(TextView):
     url: str
     measured_ms: dict[str, float]
     budget_ms: dict[str, float]
+    how_measured: dict[str, str] = field(default_factory=lambda: dict(HOW_MEASURED))
 
     @property
     def phases(self) -> list[str]:
@@ -77,10 +88,10 @@ class LifecycleBudget(TextView):
         rows = [
             {
                 "phase": phase,
-                "measured ms": round(self.measured_ms[phase], 3),
+                "measured ms": f"{self.measured_ms[phase]:.3f}",
                 "budget ms": self.budget_ms[phase],
                 "share of budget": f"{self.measured_ms[phase] / self.budget_ms[phase]:.0%}",
-                "how it was measured": HOW_MEASURED.get(phase, ""),
+                "how it was measured": self.how_measured.get(phase, ""),
             }
             for phase in self.budget_ms
         ]
@@ -144,21 +155,44 @@ def _path_of(url: str) -> str:
 def lifecycle_budget(
     timing: RequestTiming,
     *,
-    middleware_ms: float,
-    serialisation_ms: float,
+    middleware_ms: float | None = None,
+    serialisation_ms: float | None = None,
     budget_ms: Mapping[str, float] | None = None,
 ) -> LifecycleBudget:
-    """Map one ``request_timing`` result and the two in-process figures onto the budget."""
-    if "total" not in timing.server:
+    """Map one ``request_timing`` result onto the budget.
+
+    The server-side phases come from the ``Server-Timing`` header when it has ``ser`` and
+    ``app`` (the lab API's does); the middleware, which the header does not time on its own, is
+    ``middleware_ms`` when given (measured in-process) or what ``total`` holds beyond the other
+    phases. Without ``ser``/``app``, ``middleware_ms`` and ``serialisation_ms`` must be given
+    and the handler is what the server total leaves.
+    """
+    server = timing.server
+    if "total" not in server:
         raise MeasurementError(
             f"{timing.url} sent no Server-Timing total: is it the lab API (labkit.app)?"
         )
+    client = timing.client
+    server_total = server["total"]
+    io = server.get("db", 0.0) + server.get("cache", 0.0)
+    if "ser" in server and "app" in server:
+        how = dict(HOW_MEASURED)
+        if middleware_ms is None:  # by subtraction: below the header's 0.01 ms it reads 0
+            middleware_ms = max(0.0, server_total - (server["app"] + io + server["ser"]))
+        else:
+            how["middleware"] = HOW_MEASURED_IN_PROCESS["middleware"]
+        serialisation_ms, handler_ms = server["ser"], server["app"]
+    else:
+        if middleware_ms is None or serialisation_ms is None:
+            raise MeasurementError(
+                f"{timing.url}: the Server-Timing header has no ser/app phases; pass "
+                "middleware_ms and serialisation_ms measured in-process"
+            )
+        how = {**HOW_MEASURED, **HOW_MEASURED_IN_PROCESS}
+        handler_ms = max(0.0, server_total - io - serialisation_ms)
     for name, value in (("middleware_ms", middleware_ms), ("serialisation_ms", serialisation_ms)):
         if not value >= 0:
             raise MeasurementError(f"{name} must be a number of milliseconds ≥ 0, got {value!r}")
-    client = timing.client
-    server_total = timing.server["total"]
-    io = timing.server.get("db", 0.0) + timing.server.get("cache", 0.0)
     measured = {
         "network": (client.get("dns") or 0.0)
         + (client.get("connect") or 0.0)
@@ -166,12 +200,12 @@ def lifecycle_budget(
         "server/TLS": (client.get("tls") or 0.0)
         + max(0.0, (client.get("ttfb") or 0.0) - server_total),
         "middleware": middleware_ms,
-        "handler": max(0.0, server_total - io - serialisation_ms),
+        "handler": handler_ms,
         "I/O": io,
         "serialisation": serialisation_ms,
         "total": timing.total_ms,
     }
-    return LifecycleBudget(timing.url, measured, dict(budget_ms or BUDGET_MS))
+    return LifecycleBudget(timing.url, measured, dict(budget_ms or BUDGET_MS), how)
 
 
 async def median_request_timing(url: str, *, repeat: int = 3) -> RequestTiming:
@@ -274,3 +308,114 @@ def measure_serialisation_ms(body: bytes, *, repeat: int = 7) -> float:
         raise MeasurementError("the response body is not JSON") from None
     result = bench(dumps, data, fast=False, repeat=repeat, quick=True, name="encode body")
     return result.median * 1000
+
+
+# ---- one SQL statement taken apart -----------------------------------------------------------
+FEED_STATEMENTS: Final = (
+    "SELECT id, name, tier FROM users WHERE id = ?",
+    "SELECT COUNT(*) AS n FROM comments WHERE post_id = ?",
+)  # the two statements the baseline feed sends once per item
+
+
+@dataclass(frozen=True)
+class StatementCost(TextView):
+    """Median milliseconds of the parts of a simulated-latency statement, each measured alone.
+
+    ``sqlite_ms`` and ``aiosqlite_ms`` hold one figure per statement of ``FEED_STATEMENTS``.
+    """
+
+    latency_ms: float  # the round trip the server was asked to simulate
+    sleep_ms: float  # what ``await asyncio.sleep(latency)`` really takes on this event loop
+    aiosqlite_ms: tuple[float, ...]  # each statement through aiosqlite, no simulated latency
+    sqlite_ms: tuple[float, ...]  # each on a plain sqlite3 connection: SQLite's own work
+
+    @property
+    def overshoot_ms(self) -> float:
+        return max(0.0, self.sleep_ms - self.latency_ms)
+
+    @property
+    def thread_hop_ms(self) -> float:
+        """aiosqlite minus plain sqlite3, averaged over the statements."""
+        hops = [max(0.0, a - s) for a, s in zip(self.aiosqlite_ms, self.sqlite_ms, strict=True)]
+        return sum(hops) / len(hops)
+
+    @property
+    def sqlite_mean_ms(self) -> float:
+        """SQLite's own work for an average statement of the feed (one of each per item)."""
+        return sum(self.sqlite_ms) / len(self.sqlite_ms)
+
+    def to_frame(self) -> Any:
+        import pandas as pd
+
+        rows = [
+            {
+                "statement": sql,
+                "SQLite alone ms": f"{lite:.4f}",
+                "through aiosqlite ms": f"{aio:.4f}",
+            }
+            for sql, lite, aio in zip(
+                FEED_STATEMENTS, self.sqlite_ms, self.aiosqlite_ms, strict=True
+            )
+        ]
+        return pd.DataFrame(rows).set_index("statement")
+
+    def __str__(self) -> str:
+        each = "; ".join(
+            f"{sql.split(' FROM ')[1].split()[0]}: {ms:.4f} ms"
+            for sql, ms in zip(FEED_STATEMENTS, self.sqlite_ms, strict=True)
+        )
+        return (
+            f"sleep({self.latency_ms:g} ms) takes {self.sleep_ms:.3f} ms "
+            f"(overshoot {self.overshoot_ms:.3f} ms); aiosqlite's thread hop "
+            f"{self.thread_hop_ms:.3f} ms; SQLite's own work {each}"
+        )
+
+    def _repr_html_(self) -> str:
+        return f"<p>{html.escape(str(self))}</p>" + str(self.to_frame().to_html())
+
+
+async def statement_cost(path: Any, *, latency_ms: float, repeat: int = 200) -> StatementCost:
+    """Time the feed's per-item statements on sqlite3 and aiosqlite, and the sleep alone."""
+    import asyncio
+    import sqlite3
+    import statistics
+    import time
+
+    from labkit.db import connect
+
+    if repeat < 1:
+        raise MeasurementError(f"repeat must be at least 1, got {repeat}")
+    ids = [(1 + i % 50,) for i in range(repeat)]
+    plain: list[float] = []
+    hopped: list[float] = []
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        for sql in FEED_STATEMENTS:
+            times = []
+            for args in ids:
+                started = time.perf_counter()
+                con.execute(sql, args).fetchall()
+                times.append(time.perf_counter() - started)
+            plain.append(statistics.median(times) * 1000)
+    finally:
+        con.close()
+    async with connect(path) as db:
+        for sql in FEED_STATEMENTS:
+            times = []
+            for args in ids:
+                started = time.perf_counter()
+                async with db.execute(sql, args) as cursor:
+                    await cursor.fetchall()
+                times.append(time.perf_counter() - started)
+            hopped.append(statistics.median(times) * 1000)
+    sleeps = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        await asyncio.sleep(latency_ms / 1000)
+        sleeps.append(time.perf_counter() - started)
+    return StatementCost(
+        latency_ms=latency_ms,
+        sleep_ms=statistics.median(sleeps) * 1000,
+        aiosqlite_ms=tuple(hopped),
+        sqlite_ms=tuple(plain),
+    )

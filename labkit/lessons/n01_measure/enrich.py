@@ -3,7 +3,10 @@
 The slow version searches the whole order list once per user: users × orders comparisons, a
 quadratic cost that a 1,000-user page turns into seconds. The check counts the comparisons and
 hashes made on user ids (counted integers from :mod:`labkit.counting`) at three input sizes and
-grades the scaling exponent, so it never depends on the wall clock.
+grades the scaling exponent, so it never depends on the wall clock. What would hide work from
+that count fails with its own message: converting the ids (``int(...)``: a scan over plain
+keys is invisible), or fewer operations than orders (the work happened out of sight). A fourth
+call, on other users of the same size as an earlier one, catches a memo keyed by size.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from labkit.counting import OpCounter, scaling_exponent
-from labkit.grading import Grader, exercise
+from labkit.grading import Grader, exercise, reference_answer
 from labkit.lessons.n01_measure.rows import Row, load_rows
 
 FIELDS = ("id", "name", "order_count", "spent_cents")
@@ -36,6 +39,7 @@ def enrich_users_slow(users: list[Row], orders: list[Row]) -> list[Row]:
     return enriched
 
 
+@reference_answer
 def enrich_users_reference(users: list[Row], orders: list[Row]) -> list[Row]:
     """The same rows in O(users + orders): one pass over orders into a dict keyed by user id."""
     totals: dict[int, list[int]] = {user["id"]: [0, 0] for user in users}
@@ -109,17 +113,21 @@ def _plain(value: Any) -> Any:
     points=2,
     timeout=20.0,
 )
-def grade_enrich_users(g: Grader, enrich_users: Callable[..., Any]) -> None:
+async def grade_enrich_users(g: Grader, enrich_users: Callable[..., Any]) -> None:
     path = g.dataset("tiny")
     users, orders = load_rows(path, "users"), load_rows(path, "orders")
-    sizes, counts = [], []
-    for part_users, part_orders in reversed(sample_sizes(users, orders, g.seed)):
+    sizes: list[int] = []
+    counts: list[int] = []
+    parts = list(reversed(sample_sizes(users, orders, g.seed)))
+    # other users, as many as the middle size: a memo keyed by the input's size answers wrong
+    parts.append(sample_sizes(users, orders, g.seed + 1, fractions=(2,))[0])
+    for part_users, part_orders in parts:
         expected = enrich_users_reference(part_users, part_orders)
         ops = OpCounter()
         counted_users, counted_orders = counted_copy(part_users, part_orders, ops)
         ops.reset()
-        got = g.call(enrich_users, counted_users, counted_orders)
-        work = ops.total
+        got = await g.acall(enrich_users, counted_users, counted_orders)
+        seen = ops.counts()
         rows = normalise(got)
         g.expect(
             rows is not None,
@@ -133,8 +141,25 @@ def grade_enrich_users(g: Grader, enrich_users: Callable[..., Any]) -> None:
             hint="One row per user (also users without orders), in the same order as `users`; "
             "cancelled orders count neither in order_count nor in spent_cents.",
         )
-        sizes.append(len(part_users) + len(part_orders))
-        counts.append(work)
+        g.expect(
+            seen.conversions == 0,
+            f"your enrich_users converted user ids {seen.conversions:,} times (int(), str(), "
+            "float() or formatting): this check counts the operations made on the ids it gives "
+            "you, and a converted id is invisible to it.",
+            hint="Use the ids as they are: as dict keys, or compared directly.",
+        )
+        floor = sum(1 for order in part_orders if order["status"] != "cancelled")
+        g.expect(
+            seen.total >= floor,
+            f"{seen.total:,} operations on user ids for {floor:,} orders to attribute: every "
+            "order's user_id must be looked at least once, so the work happened where this "
+            "check cannot count it (pandas or numpy copy the ids into plain numbers).",
+            hint="This exercise is graded by counting the dict lookups and comparisons on the "
+            "ids: write it with a dict over the rows you are given.",
+        )
+        if len(sizes) < 3:
+            sizes.append(len(part_users) + len(part_orders))
+            counts.append(seen.total)
     exponent = scaling_exponent(sizes, counts)
     g.measure(
         "operations on user ids (smallest → largest input)",

@@ -4,12 +4,15 @@ The service keeps every profile it ever loaded: memory grows with the number of 
 seen, until the process is killed. A bounded LRU keeps at most ``maxsize`` entries and still
 serves the hot keys from memory. The check counts live cached objects after N and 4N requests,
 compares traced memory (tracemalloc) between the two, and counts loader calls on a trace with
-hot keys, against an exact LRU model.
+hot keys, against an exact LRU model. ``get``/``put`` must be plain methods (the service calls
+them without ``await``); an answer that stops, restarts or clears tracemalloc is caught by a
+sentinel allocation whose trace must survive every call.
 """
 
 from __future__ import annotations
 
 import gc
+import inspect
 import logging
 import random
 import tracemalloc
@@ -18,7 +21,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
-from labkit.grading import Grader, exercise
+from labkit.errors import InstrumentBlinded
+from labkit.grading import Grader, exercise, reference_answer
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -76,6 +80,7 @@ class UnboundedCache:
         return len(self._data)
 
 
+@reference_answer
 class BoundedLRUReference:
     """At most ``maxsize`` entries; ``get`` refreshes a key, ``put`` evicts the least recent."""
 
@@ -157,7 +162,7 @@ class RssWatch:
     ) -> None:
         self.threshold_mb = threshold_mb
         self.logger = logger
-        self.read_rss = read_rss or _process_rss
+        self.read_rss = read_rss or process_rss_bytes
         self.samples: list[tuple[str, float]] = []
         self.warnings = 0
 
@@ -173,24 +178,72 @@ class RssWatch:
         return mb
 
 
-def _process_rss() -> int:
+def process_rss_bytes() -> int:
+    """This process's resident memory (RSS), in bytes."""
     import psutil
 
     return int(psutil.Process().memory_info().rss)
 
 
+class _TraceWatch:
+    """Proof that tracemalloc kept tracing, untouched, while the learner's code ran.
+
+    A sentinel allocated after tracing started has a traceback as long as nobody stopped,
+    restarted or cleared the traces; checked after every call into the answer.
+    """
+
+    def __init__(self) -> None:
+        self.sentinel: bytearray | None = None
+
+    def arm(self) -> None:
+        self.sentinel = bytearray(4096)
+
+    def verify(self) -> None:
+        if self.sentinel is None:
+            return
+        if not tracemalloc.is_tracing() or tracemalloc.get_object_traceback(self.sentinel) is None:
+            self.sentinel = None
+            raise InstrumentBlinded(
+                "your cache stopped, restarted or cleared tracemalloc while the check measured "
+                "memory with it: leave tracemalloc alone, the check needs it to see the leak."
+            )
+
+
 class _Guarded:
     """The learner's cache, with every method call going through ``g.call``."""
 
-    def __init__(self, g: Grader, cache: Any) -> None:
+    def __init__(self, g: Grader, cache: Any, watch: _TraceWatch | None = None) -> None:
         self.g = g
         self.cache = cache
+        self.watch = watch or _TraceWatch()
 
     def get(self, key: Any) -> Any:
-        return self.g.call(self.cache.get, key)
+        try:
+            return self.g.call(self.cache.get, key)
+        finally:
+            self.watch.verify()
 
     def put(self, key: Any, value: Any) -> None:
-        self.g.call(self.cache.put, key, value)
+        try:
+            self.g.call(self.cache.put, key, value)
+        finally:
+            self.watch.verify()
+
+
+def _plain_methods(g: Grader, cache_class: type) -> None:
+    """get and put are called without await: coroutine methods would never run their body."""
+    for name in ("get", "put"):
+        method = getattr(cache_class, name, None)
+        g.expect(
+            callable(method),
+            f"BoundedLRU has no `{name}` method: write `def {name}(self, ...)` in the class",
+        )
+        g.expect(
+            not (inspect.iscoroutinefunction(method) or inspect.isasyncgenfunction(method)),
+            f"BoundedLRU.{name} is `async def`, but the service calls it without await "
+            f"(`cache.{name}(...)`), as every caller of a dict-like cache does: in-memory "
+            "work has nothing to wait for. Write it as a plain `def`.",
+        )
 
 
 def _semantics(g: Grader, cache_class: type) -> None:
@@ -218,11 +271,15 @@ def _retained(g: Grader, cache_class: type, maxsize: int, n: int) -> tuple[list[
     started_here = not tracemalloc.is_tracing()
     if started_here:
         tracemalloc.start()
+    watch = _TraceWatch()
     try:
         loader = ProfileLoader()
         gc.collect()
+        watch.arm()
         baseline = tracemalloc.get_traced_memory()[0]
-        service = ProfileService(_Guarded(g, g.call(cache_class, maxsize)), loader)
+        cache = g.call(cache_class, maxsize)
+        watch.verify()
+        service = ProfileService(_Guarded(g, cache, watch), loader)
         alive, traced = [], []
         user = 0
         for total in (n, 4 * n):
@@ -231,9 +288,10 @@ def _retained(g: Grader, cache_class: type, maxsize: int, n: int) -> tuple[list[
                 service.get_profile(user)
             alive.append(loader.alive())
             traced.append(max(tracemalloc.get_traced_memory()[0] - baseline, 1))
+        watch.verify()
         return alive, traced
     finally:
-        if started_here:
+        if started_here and tracemalloc.is_tracing():
             tracemalloc.stop()
 
 
@@ -251,6 +309,7 @@ def _retained(g: Grader, cache_class: type, maxsize: int, n: int) -> tuple[list[
 )
 def grade_bounded_lru(g: Grader, BoundedLRU: type) -> None:
     g.expect(isinstance(BoundedLRU, type), "BoundedLRU should be a class: `class BoundedLRU:`")
+    _plain_methods(g, BoundedLRU)
     _semantics(g, BoundedLRU)
 
     trace = hot_and_cold_trace(g.seed)
@@ -271,7 +330,11 @@ def grade_bounded_lru(g: Grader, BoundedLRU: type) -> None:
     )
 
     maxsize, n = 100, 300
-    alive, traced = _retained(g, BoundedLRU, maxsize, n)
+    try:
+        alive, traced = _retained(g, BoundedLRU, maxsize, n)
+    except InstrumentBlinded as exc:  # a "not yet" with the message, whatever the grader's age
+        g.expect(False, str(exc))
+        raise
     g.measure(
         f"profiles retained after {n} → {4 * n} requests (maxsize={maxsize})",
         f"{alive[0]} → {alive[1]}",

@@ -13,13 +13,14 @@ from collections import Counter
 from collections.abc import Callable, Hashable
 from typing import Any
 
-from labkit.grading import Grader, exercise
+from labkit.grading import Grader, exercise, reference_answer
 from labkit.lessons.n01_measure.rows import Row, load_rows
 
 COUNTRIES = ("DE", "FR", "US")
 FEES = {"DE": 490, "FR": 590, "US": 1290}
 
 
+@reference_answer
 def memoize_reference(
     key: Callable[..., Hashable],
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -75,6 +76,17 @@ class CountedQuote:
         return cents + self.surcharge if cents else 0
 
 
+def _tallied(quote: CountedQuote, tally: Counter[tuple[int, str]]) -> Callable[..., int]:
+    """``quote`` as a plain function that also counts each call in ``tally`` (the grader's)."""
+
+    def shipping_quote(product: Row, country: str, *, request_id: int) -> int:
+        tally[(product["id"], country)] += 1
+        return quote(product, country, request_id=request_id)
+
+    shipping_quote.calls = quote.calls  # type: ignore[attr-defined]  # what the answer can see
+    return shipping_quote
+
+
 @exercise(
     "01.memoize",
     title="Memoise with an explicit key function",
@@ -87,18 +99,19 @@ class CountedQuote:
     points=1,
     timeout=10.0,
 )
-def grade_memoize(g: Grader, memoize: Callable[..., Any]) -> None:
+async def grade_memoize(g: Grader, memoize: Callable[..., Any]) -> None:
     products = load_rows(g.dataset("tiny"), "products")
     script = call_script(products, g.seed)
     prices = sorted(p["price_cents"] for p, _ in script)
     free_from = prices[len(prices) // 2]  # about half the calls ship free: results of 0
     shipping = CountedQuote(free_from)
     handling = CountedQuote(free_from, surcharge=199)  # a second function, its own cache
+    seen: Counter[tuple[int, str]] = Counter()  # the grader's own tally, out of the answer's reach
 
-    decorator = g.call(memoize, product_key)
+    decorator = await g.acall(memoize, product_key)
     g.expect(callable(decorator), "memoize(key) should return a decorator (a function)")
-    memo_shipping = g.call(decorator, shipping)
-    memo_handling = g.call(decorator, handling)
+    memo_shipping = await g.acall(decorator, _tallied(shipping, seen))
+    memo_handling = await g.acall(decorator, handling)
     g.expect(
         callable(memo_shipping) and callable(memo_handling),
         "the decorator should return the wrapped function",
@@ -108,7 +121,7 @@ def grade_memoize(g: Grader, memoize: Callable[..., Any]) -> None:
             ("shipping", memo_shipping, shipping),
             ("handling", memo_handling, handling),
         ):
-            got = g.call(fn, dict(product), country, request_id=request_id)
+            got = await g.acall(fn, dict(product), country, request_id=request_id)
             expected = shipping_cents(product, country, free_from)
             expected = expected + real.surcharge if expected else 0
             g.expect_equal(
@@ -118,12 +131,18 @@ def grade_memoize(g: Grader, memoize: Callable[..., Any]) -> None:
                 hint="Each decorated function needs its own cache, keyed by key(*args, **kwargs).",
             )
     keys = {(p["id"], c) for p, c in script}
-    worst = max(shipping.calls.values()) if shipping.calls else 0
+    g.expect(
+        shipping.calls == seen,
+        "the call counts of the function you decorated were changed by your code "
+        f"({sum(shipping.calls.values())} recorded, {sum(seen.values())} calls really made): "
+        "this check counts calls with them, so leave `.calls` alone.",
+    )
+    worst = max(seen.values()) if seen else 0
     g.measure(
         "underlying calls",
-        sum(shipping.calls.values()),
+        sum(seen.values()),
         target=f"= {len(keys)} (one per distinct key, {len(script)} calls made)",
-        ok=sum(shipping.calls.values()) == len(keys),
+        ok=sum(seen.values()) == len(keys),
         hint="Call the function only on a cache miss; key the cache with key(...), which "
         "ignores request_id.",
     )

@@ -3,8 +3,10 @@ slow-request log.
 
 The demo app's handler times its own phases (``cache``, ``db``) and leaves them in
 ``request.state.phases`` (milliseconds); the middleware adds the request's total, writes the
-``Server-Timing`` header and logs requests slower than a threshold. Graded under a
-:class:`ManualClock`: phase costs are scripted per seed, so every duration is known exactly.
+``Server-Timing`` header and logs requests slower than a threshold, at WARNING (the level an
+alert or a log filter set to "warnings and worse" picks up). Graded under a :class:`ManualClock`:
+phase costs are scripted per seed, so every duration is known exactly. A log line written at
+INFO, to another logger than the one given, or for a fast request fails.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from labkit.errors import MeasurementError
-from labkit.grading import Grader, exercise
+from labkit.grading import Grader, exercise, reference_answer
 from labkit.lessons.n01_measure.clock import ManualClock
 from labkit.timing import parse_server_timing
 
@@ -38,6 +40,7 @@ slow_log = logging.getLogger("labkit.slow_requests")
 """The logger the lesson's middleware writes slow requests to (WARNING level)."""
 
 
+@reference_answer
 async def server_timing_reference(
     request: Request,
     call_next: Callable[[Request], Awaitable[Response]],
@@ -190,13 +193,15 @@ def _check_callable(g: Grader, fn: object, options: dict[str, Any]) -> None:
     points=2,
     timeout=15.0,
 )
-def grade_server_timing(g: Grader, server_timing: Dispatch) -> None:
+async def grade_server_timing(g: Grader, server_timing: Dispatch) -> None:
     clock = ManualClock()
-    handler = _ListHandler()
+    handler, elsewhere = _ListHandler(), _ListHandler()
     logger = logging.getLogger(f"labkit.lesson01.check.{id(handler)}")
     logger.propagate = False
     logger.setLevel(logging.DEBUG)
     logger.addHandler(handler)
+    root = logging.getLogger()
+    root.addHandler(elsewhere)  # log lines sent to another logger than the one given
     options: dict[str, Any] = {"clock": clock, "logger": logger, "threshold_ms": SLOW_MS}
     _check_callable(g, server_timing, options)
     failures: list[BaseException] = []
@@ -205,9 +210,10 @@ def grade_server_timing(g: Grader, server_timing: Dispatch) -> None:
     )
     script = request_script(g.seed)
     try:
-        responses = g.run(fetch_all(app, [r.url for r in script]))
+        responses = await fetch_all(app, [r.url for r in script])
     finally:
         logger.removeHandler(handler)
+        root.removeHandler(elsewhere)
     if failures:
         exc = failures[0]
         if isinstance(exc, NotImplementedError):
@@ -234,6 +240,16 @@ def grade_server_timing(g: Grader, server_timing: Dispatch) -> None:
             f"{', '.join(expected)} (missing: {', '.join(sorted(set(expected) - set(parsed)))})",
             hint="Every phase in request.state.phases goes into the header, then total.",
         )
+        inside = sum(scripted.phases.values())
+        g.expect(
+            not (parsed["total"] + 0.05 < inside),
+            f"GET {scripted.path}: total is {parsed['total']:.1f} ms in your header, shorter "
+            f"than the {inside:.1f} ms of the phases inside it: the request's time passes on "
+            "the clock your middleware is given; time it with `clock()`, not "
+            "time.perf_counter() or time.time()",
+            hint="start = clock(); response = await call_next(request); "
+            "total_ms = (clock() - start) * 1000",
+        )
         for name, ms in expected.items():
             g.expect(
                 abs(parsed[name] - ms) <= 0.051,
@@ -244,7 +260,24 @@ def grade_server_timing(g: Grader, server_timing: Dispatch) -> None:
             )
 
     slow_paths = [r.path for r in script if r.total_ms > SLOW_MS]
-    messages = [record.getMessage() for record in handler.records]
+    warnings = [r for r in handler.records if r.levelno >= logging.WARNING]
+    quieter = [r for r in handler.records if r.levelno < logging.WARNING]
+    stray = [r for r in elsewhere.records if any(p in r.getMessage() for p in slow_paths)]
+    g.expect(
+        bool(warnings) or not stray,
+        f"your slow-request lines went to the logger {stray[0].name!r}, not to the `logger` "
+        "the middleware is given"
+        if stray
+        else "",
+        hint="Log with the `logger` argument: logger.warning(...).",
+    )
+    g.expect(
+        bool(warnings) or not quieter,
+        f"your slow-request lines are logged at {quieter[0].levelname if quieter else ''}: "
+        "slow requests are logged at WARNING, the level alerts and log filters pick up",
+        hint="logger.warning(...), not logger.info(...) or logger.debug(...).",
+    )
+    messages = [record.getMessage() for record in warnings]
     g.measure(
         "slow-request log lines",
         len(messages),

@@ -3,7 +3,10 @@
 Graded by counting ordering comparisons (``<``, ``>``...) on sales counts, per item, on 10,000
 shuffled products: ``heapq.nlargest`` needs about one per item (most items lose against the
 smallest of the current top k at once), a full sort about log2(n) ≈ 12, and the "folk" buffer
-that is re-sorted after every insert about k.
+that is re-sorted after every insert about k. Work hidden from the count fails with its own
+message: converted sales counts (``int(...)``, ``float(...)``: a full sort over plain keys is
+invisible), or fewer comparisons than any top-k needs (n − k: pandas ``sort_values`` or numpy
+copy the counts into plain numbers and sort them all).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from labkit.counting import OpCounter
-from labkit.grading import Grader, exercise
+from labkit.grading import Grader, exercise, reference_answer
 from labkit.lessons.n01_measure.rows import Row, load_rows
 
 MAX_COMPARISONS_PER_ITEM = 3.0
@@ -31,6 +34,7 @@ def top_products_sorted(products: list[Row], k: int) -> list[Row]:
     return sorted(products, key=lambda p: (-p["sales_count"], p["id"]))[:k]
 
 
+@reference_answer
 def top_products_reference(products: list[Row], k: int) -> list[Row]:
     """Correct in O(n log k): a size-k heap; most items are rejected after one comparison."""
     return heapq.nlargest(k, products, key=rank_key)
@@ -72,10 +76,10 @@ def ids_of(value: object) -> list[Any] | None:
     return ids
 
 
-def _expect_top(
+async def _expect_top(
     g: Grader, top_products: Callable[..., Any], products: list[Row], k: int, what: str
 ) -> None:
-    got = g.call(top_products, [dict(p) for p in products], k)
+    got = await g.acall(top_products, [dict(p) for p in products], k)
     ids = ids_of(got)
     g.expect(
         ids is not None,
@@ -101,21 +105,38 @@ def _expect_top(
     points=2,
     timeout=20.0,
 )
-def grade_top_k(g: Grader, top_products: Callable[..., Any]) -> None:
+async def grade_top_k(g: Grader, top_products: Callable[..., Any]) -> None:
     rng = random.Random(f"labkit/01.top_k/{g.seed}")
     catalogue = load_rows(g.dataset("tiny"), "products")
     rng.shuffle(catalogue)
-    _expect_top(g, top_products, catalogue, 10, f"the {len(catalogue)} catalogue products")
+    await _expect_top(g, top_products, catalogue, 10, f"the {len(catalogue)} catalogue products")
     ties = synthetic_products(2_000, g.seed, distinct=False)
-    _expect_top(g, top_products, ties, 25, "2,000 products with many equal sales counts")
+    await _expect_top(g, top_products, ties, 25, "2,000 products with many equal sales counts")
 
     k = 10
     for n in COUNT_SIZES:
         ops = OpCounter()
         products = synthetic_products(n, g.seed, distinct=True, ops=ops)
         ops.reset()
-        got = g.call(top_products, products, k)
-        per_item = ops.ordering / n
+        got = await g.acall(top_products, products, k)
+        seen = ops.counts()
+        per_item = seen.ordering / n
+        g.expect(
+            seen.conversions == 0,
+            f"your top_products converted sales counts {seen.conversions:,} times for {n:,} "
+            "products (int(), float(), str() or formatting): this check counts the comparisons "
+            "made on the counts it gives you, and a converted count is invisible to it.",
+            hint="Compare the sales counts as they are, e.g. key=lambda p: p['sales_count'].",
+        )
+        g.expect(
+            seen.ordering >= n - k,
+            f"{seen.ordering:,} comparisons on sales counts for {n:,} products: any top-{k} "
+            f"must compare each of the {n - k:,} products it drops at least once, so the "
+            "comparisons happened where this check cannot count them (pandas or numpy copy the "
+            "counts into plain numbers, and sort_values sorts all of them).",
+            hint="Keep the k best so far in a heap over the product dicts you are given "
+            "(heapq.nlargest with a key), not a DataFrame.",
+        )
         expected = [p["id"] for p in top_products_sorted(products, k)]
         g.expect_equal(ids_of(got), expected, what=f"ids of the top {k} of {n:,} products")
         if n == COUNT_SIZES[-1] or per_item > MAX_COMPARISONS_PER_ITEM:

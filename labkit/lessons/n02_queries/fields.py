@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from labkit.grading import exercise
-from labkit.lessons.n02_queries._scenario import call_raw, sqlite_sql
+from labkit.grading import exercise, reference_answer
+from labkit.lessons.n02_queries.fixtures import call_raw, trusted_instruments
 
 if TYPE_CHECKING:
     from labkit.grading import Grader
@@ -39,6 +39,7 @@ def parse_fields(fields: str | None) -> list[str]:
     return names or list(DEFAULT_USER_FIELDS)
 
 
+@reference_answer
 async def list_users_reference(
     db: Any, fields: str | None = None, limit: int = 20
 ) -> list[dict[str, Any]]:
@@ -69,38 +70,37 @@ _NOT_NEEDED = re.compile(r"\*|\bbio\b|\bemail\b|\bcountry\b", re.IGNORECASE)
     points=2,
     timeout=10.0,
 )
-def grade_select_fields(g: Grader, list_users: Any) -> None:
+async def grade_select_fields(g: Grader, list_users: Any) -> None:
     from labkit.db import connect, statement_log
 
     path = g.dataset("tiny")
     limit = 5 + g.seed % 7
     requests = [None, "id,name,tier", " country , id ", "bio", "id,id,created_at"]
-
-    async def scenario() -> dict[str, Any]:
-        out: dict[str, Any] = {"got": [], "expected": []}
-        async with connect(path) as db:
-            for fields in requests:
-                out["expected"].append(await list_users_reference(db, fields, limit))
-                out["got"].append(await g.acall(list_users, db, fields, limit))
-            with statement_log(db) as log:
-                await g.acall(list_users, db, "id,name", limit)
-            out["narrow_sql"] = [sqlite_sql(s) for s in log.statements]
-            for probe in (UNKNOWN_FIELD, INJECTION_PROBE):
-                try:
-                    value = await call_raw(list_users, db, probe, limit)
-                    out[probe] = (
-                        f"returned {len(value) if hasattr(value, '__len__') else value!r} rows"
-                    )
-                except ValueError:
-                    out[probe] = None
-                except Exception as exc:
-                    out[probe] = f"raised {type(exc).__name__}: {exc}"
-        return out
-
-    out = g.run(scenario())
-    for fields, got, expected in zip(requests, out["got"], out["expected"], strict=True):
-        g.expect_equal(got, expected, what=f"list_users(db, fields={fields!r}, limit={limit})")
-    wide = [sql for sql in out["narrow_sql"] if _NOT_NEEDED.search(sql)]
+    async with connect(path) as db:
+        for fields in requests:
+            expected = await list_users_reference(db, fields, limit)
+            got = await g.acall(list_users, db, fields, limit)
+            g.expect_equal(got, expected, what=f"list_users(db, fields={fields!r}, limit={limit})")
+        with trusted_instruments(), statement_log(db) as log:
+            await g.acall(list_users, db, "id,name", limit + 1)
+        with trusted_instruments():
+            narrow_sql = [s.sql for s in log.statements]
+        problems: dict[str, str | None] = {}
+        for probe in (UNKNOWN_FIELD, INJECTION_PROBE):
+            try:
+                value = await call_raw(list_users, db, probe, limit)
+                problems[probe] = (
+                    f"returned {len(value) if hasattr(value, '__len__') else value!r} rows"
+                )
+            except ValueError:
+                problems[probe] = None
+            except Exception as exc:
+                problems[probe] = f"raised {type(exc).__name__}: {exc}"
+    g.expect(
+        bool(narrow_sql),
+        "list_users(db, 'id,name') sent no statement through the `db` it was given",
+    )
+    wide = [sql for sql in narrow_sql if _NOT_NEEDED.search(sql)]
     g.measure(
         "columns read for fields='id,name'",
         "only id, name" if not wide else wide[0][:80],
@@ -109,8 +109,7 @@ def grade_select_fields(g: Grader, list_users: Any) -> None:
         hint="Read only the requested columns: SELECT * fetches the long `bio` of every row "
         "and then throws it away.",
     )
-    for probe in (UNKNOWN_FIELD, INJECTION_PROBE):
-        problem = out[probe]
+    for probe, problem in problems.items():
         g.expect(
             problem is None,
             f"fields={probe!r} should raise ValueError, but it {problem}",

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from labkit.grading import exercise
-from labkit.lessons.n02_queries._scenario import fetch_all
+from labkit.grading import exercise, reference_answer
+from labkit.lessons.n02_queries.fixtures import fetch_all, trusted_instruments
 from labkit.query_cost import vm_steps
 
 if TYPE_CHECKING:
@@ -27,11 +27,13 @@ AUTHOR_FEED = (
 """An author's newest published posts: filter on two columns, sort on a third."""
 
 
+@reference_answer
 async def add_comment_index_reference(db: Any) -> None:
     await db.execute("CREATE INDEX IF NOT EXISTS idx_comments_post ON comments(post_id)")
     await db.commit()
 
 
+@reference_answer
 async def add_feed_index_reference(db: Any) -> None:
     await db.execute(
         "CREATE INDEX IF NOT EXISTS idx_posts_author_created ON posts(author_id, created_at DESC)"
@@ -66,6 +68,11 @@ def index_in_plan(plan: Any, names: set[str]) -> str | None:
 
 async def query_steps(db: Any, sql: str, params_list: list[tuple[Any, ...]]) -> int:
     """VM steps to run ``sql`` once per parameter tuple and read every row."""
+    with trusted_instruments():
+        return await _query_steps(db, sql, params_list)
+
+
+async def _query_steps(db: Any, sql: str, params_list: list[tuple[Any, ...]]) -> int:
     async with vm_steps(db) as steps:
         for params in params_list:
             async with db.execute(sql, params) as cur:
@@ -89,38 +96,29 @@ async def _sample_ids(db: Any, sql: str, seed: int, k: int) -> list[tuple[int]]:
     points=1,
     timeout=10.0,
 )
-def grade_index(g: Grader, add_comment_index: Any) -> None:
+async def grade_index(g: Grader, add_comment_index: Any) -> None:
     from labkit.db import connect, explain
 
     path = g.dataset("tiny")
-
-    async def scenario() -> dict[str, Any]:
-        async with connect(path) as db:
-            params = await _sample_ids(db, "SELECT DISTINCT post_id FROM comments", g.seed, 10)
-            rows_before = [await fetch_all(db, COMMENTS_OF_POST, p) for p in params]
-            before_names = await index_names(db)
-            before = await query_steps(db, COMMENTS_OF_POST, params)
-            await g.acall(add_comment_index, db)
-            new = await index_names(db) - before_names
-            plan = await explain(db, COMMENTS_OF_POST, params[0])
-            rows_after = [await fetch_all(db, COMMENTS_OF_POST, p) for p in params]
-            after = await query_steps(db, COMMENTS_OF_POST, params)
-        return {
-            "new": new,
-            "plan": plan,
-            "used": index_in_plan(plan, new),
-            "same_rows": [sorted(r) for r in rows_before] == [sorted(r) for r in rows_after],
-            "before": before,
-            "after": after,
-        }
-
-    out = g.run(scenario())
-    plan = out["plan"]
+    async with connect(path) as db:
+        params = await _sample_ids(db, "SELECT DISTINCT post_id FROM comments", g.seed, 10)
+        rows_before = [await fetch_all(db, COMMENTS_OF_POST, p) for p in params]
+        before_names = await index_names(db)
+        before = await query_steps(db, COMMENTS_OF_POST, params)
+        await g.acall(add_comment_index, db)
+        new = await index_names(db) - before_names
+        plan = await explain(db, COMMENTS_OF_POST, params[0])
+        rows_after = [await fetch_all(db, COMMENTS_OF_POST, p) for p in params]
+        after = await query_steps(db, COMMENTS_OF_POST, params)
+    used = index_in_plan(plan, new)
     g.expect(
-        bool(out["new"]),
+        bool(new),
         "no new index was created (did you run CREATE INDEX on the `db` you were given?)",
     )
-    g.expect(out["same_rows"], "the query returns different rows after your change")
+    g.expect(
+        [sorted(r) for r in rows_before] == [sorted(r) for r in rows_after],
+        "the query returns different rows after your change",
+    )
     g.note("plan: " + " | ".join(plan_lines(plan)))
     g.measure(
         "comments table scanned",
@@ -131,12 +129,12 @@ def grade_index(g: Grader, add_comment_index: Any) -> None:
     )
     g.measure(
         "index used by the plan",
-        out["used"] or "none",
+        used or "none",
         target="one of your new indexes",
-        ok=out["used"] is not None and plan.searches("comments"),
+        ok=used is not None and plan.searches("comments"),
         hint="The plan does not SEARCH comments with your index: index the filtered column.",
     )
-    g.note(f"VM steps for 10 look-ups: {out['before']:,} before, {out['after']:,} after")
+    g.note(f"VM steps for 10 look-ups: {before:,} before, {after:,} after")
 
 
 @exercise(
@@ -150,47 +148,38 @@ def grade_index(g: Grader, add_comment_index: Any) -> None:
     points=2,
     timeout=10.0,
 )
-def grade_feed_index(g: Grader, add_feed_index: Any) -> None:
+async def grade_feed_index(g: Grader, add_feed_index: Any) -> None:
     from labkit.db import connect, explain
 
     path = g.dataset("tiny")
-
-    async def scenario() -> dict[str, Any]:
-        async with connect(path) as db:
-            params = await _sample_ids(db, "SELECT DISTINCT author_id FROM posts", g.seed, 12)
-            expected = [await fetch_all(db, AUTHOR_FEED, p) for p in params]
-            before_names = await index_names(db)
-            await add_feed_index_reference(db)
-            reference_steps = await query_steps(db, AUTHOR_FEED, params)
-            await db.execute("DROP INDEX idx_posts_author_created")
-            await db.commit()
-            await g.acall(add_feed_index, db)
-            new = await index_names(db) - before_names
-            plan = await explain(db, AUTHOR_FEED, params[0])
-            got = [await fetch_all(db, AUTHOR_FEED, p) for p in params]
-            steps = await query_steps(db, AUTHOR_FEED, params)
-        return {
-            "new": new,
-            "plan": plan,
-            "used": index_in_plan(plan, new),
-            "same_rows": [sorted(r) for r in expected] == [sorted(r) for r in got],
-            "reference_steps": reference_steps,
-            "steps": steps,
-        }
-
-    out = g.run(scenario())
-    plan = out["plan"]
+    async with connect(path) as db:
+        params = await _sample_ids(db, "SELECT DISTINCT author_id FROM posts", g.seed, 12)
+        expected = [await fetch_all(db, AUTHOR_FEED, p) for p in params]
+        before_names = await index_names(db)
+        await add_feed_index_reference(db)
+        reference_steps = await query_steps(db, AUTHOR_FEED, params)
+        await db.execute("DROP INDEX idx_posts_author_created")
+        await db.commit()
+        await g.acall(add_feed_index, db)
+        new = await index_names(db) - before_names
+        plan = await explain(db, AUTHOR_FEED, params[0])
+        got = [await fetch_all(db, AUTHOR_FEED, p) for p in params]
+        steps = await query_steps(db, AUTHOR_FEED, params)
+    used = index_in_plan(plan, new)
     g.expect(
-        bool(out["new"]),
+        bool(new),
         "no new index was created (did you run CREATE INDEX on the `db` you were given?)",
     )
-    g.expect(out["same_rows"], "the feed query returns different rows after your change")
+    g.expect(
+        [sorted(r) for r in expected] == [sorted(r) for r in got],
+        "the feed query returns different rows after your change",
+    )
     g.note("plan: " + " | ".join(plan_lines(plan)))
     g.measure(
         "index used by the plan",
-        out["used"] or "none",
+        used or "none",
         target="one of your new indexes, no SCAN of posts",
-        ok=out["used"] is not None and not plan.scans("posts"),
+        ok=used is not None and not plan.scans("posts"),
         hint="The plan does not look posts up by author with your index: lead with author_id.",
     )
     g.measure(
@@ -201,12 +190,12 @@ def grade_feed_index(g: Grader, add_feed_index: Any) -> None:
         hint="The rows come out of the index unsorted: add created_at after author_id so the "
         "index already holds each author's posts newest first.",
     )
-    limit = 2 * out["reference_steps"]
+    limit = 2 * reference_steps
     g.measure(
         "VM steps for 12 feeds",
-        out["steps"],
+        steps,
         target=f"≤ {limit:,} (2× a composite index)",
-        ok=out["steps"] <= limit,
+        ok=steps <= limit,
         hint="The index is used but still visits far more rows than one author's posts: "
         "it must start with author_id.",
     )

@@ -10,8 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from labkit.grading import exercise
-from labkit.lessons.n02_queries._scenario import rng_for
+from labkit.grading import exercise, reference_answer
+from labkit.lessons.n02_queries.fixtures import (
+    lock_out_other_connections,
+    rng_for,
+    trusted_instruments,
+)
 
 if TYPE_CHECKING:
     from labkit.grading import Grader
@@ -43,6 +47,7 @@ async def users_with_posts_n_plus_one(db: Any, user_ids: Sequence[int]) -> list[
     return result
 
 
+@reference_answer
 async def users_with_posts_join(db: Any, user_ids: Sequence[int]) -> list[UserWithPosts]:
     """Eager loading: one LEFT JOIN; users without posts come back with an empty list."""
     ids = list(user_ids)
@@ -62,6 +67,7 @@ async def users_with_posts_join(db: Any, user_ids: Sequence[int]) -> list[UserWi
     return [by_user[uid] for uid in ids if uid in by_user]
 
 
+@reference_answer
 async def users_with_posts_batched(db: Any, user_ids: Sequence[int]) -> list[UserWithPosts]:
     """Batching: one query for the users, one ``IN (...)`` query for all their posts."""
     ids = list(user_ids)
@@ -92,13 +98,12 @@ async def add_user_without_posts(db: Any) -> int:
     return new_id
 
 
-async def pick_user_ids(db: Any, seed: int, k: int = 25) -> list[int]:
-    """``k`` existing users in a seed-dependent order, plus one with no posts, somewhere inside."""
-    async with db.execute("SELECT id FROM users ORDER BY id") as cur:
+async def pick_user_ids(db: Any, seed: int, k: int, quiet: int) -> list[int]:
+    """``k`` existing users in a seed-dependent order, and ``quiet`` (no posts) among them."""
+    async with db.execute("SELECT id FROM users WHERE id <> ? ORDER BY id", (quiet,)) as cur:
         all_ids = [row[0] for row in await cur.fetchall()]
-    rng = rng_for(seed, "n_plus_one")
+    rng = rng_for(seed, f"n_plus_one:{k}")
     ids = rng.sample(all_ids, min(k, len(all_ids)))
-    quiet = await add_user_without_posts(db)
     ids.insert(rng.randrange(len(ids) + 1), quiet)
     return ids
 
@@ -112,34 +117,46 @@ async def pick_user_ids(db: Any, seed: int, k: int = 25) -> list[int]:
         "`WHERE author_id IN (...)` query — and group the rows in Python."
     ),
     points=2,
-    timeout=15.0,
+    timeout=20.0,
 )
-def grade_n_plus_one(g: Grader, users_with_posts: Any) -> None:
+async def grade_n_plus_one(g: Grader, users_with_posts: Any) -> None:
     from labkit.db import connect, statement_log
 
     path = g.dataset("tiny")
-
-    async def scenario() -> tuple[list[UserWithPosts], list[UserWithPosts], int]:
+    # Three requests per attempt, each on a fresh connection: two of the same size with
+    # different users, then a smaller one. An answer that remembers an earlier result (by
+    # length, by ids) or opens a connection of its own fails.
+    big, small = 25 + g.seed % 6, 4 + g.seed % 5
+    for n, k in enumerate((big, big, small)):
         async with connect(path) as db:
-            ids = await pick_user_ids(db, g.seed)
+            quiet = await add_user_without_posts(db)
+            await lock_out_other_connections(db)
+            ids = await pick_user_ids(db, g.seed + n, k, quiet)
             expected = await users_with_posts_join(db, ids)
-            with statement_log(db) as log:
+            with trusted_instruments(), statement_log(db) as log:
                 got = await g.acall(users_with_posts, db, ids)
-            return got, expected, log.count
-
-    got, expected, statements = g.run(scenario())
-    g.expect_equal(
-        got,
-        expected,
-        what="users with their posts",
-        hint="One dict per requested user, in the order asked, users without posts included "
-        "(`posts: []`) — a plain JOIN drops them, a LEFT JOIN keeps them.",
-    )
-    g.measure(
-        "SQL statements",
-        statements,
-        target="≤ 2",
-        ok=statements <= 2,
-        hint=f"{statements} statements for {len(expected)} users: one query per user is the "
-        "N+1 pattern. Fetch all their posts in one query.",
-    )
+            with trusted_instruments():
+                # two counts from independent code: statements SQLite traced, calls made
+                statements = max(log.count, log.calls or 0)
+        g.expect_equal(
+            got,
+            expected,
+            what=f"users with their posts, for {len(ids)} users",
+            hint="One dict per requested user, in the order asked, users without posts "
+            "included (`posts: []`) — a plain JOIN drops them, a LEFT JOIN keeps them.",
+        )
+        # The answer returned rows, so it asked the database for them: zero statements on `db`
+        # means they were fetched where the log cannot see (a cache, another connection).
+        g.expect(
+            statements >= 1,
+            f"your answer returned {len(expected)} users but sent no statement through the "
+            "`db` it was given: query that connection (no cached or copied data)",
+        )
+        g.measure(
+            f"SQL statements for {len(ids)} users (call {n + 1})",
+            statements,
+            target="≤ 2",
+            ok=statements <= 2,
+            hint=f"{statements} statements for {len(expected)} users: one query per user is "
+            "the N+1 pattern. Fetch all their posts in one query.",
+        )

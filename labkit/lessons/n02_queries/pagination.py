@@ -9,18 +9,21 @@ and jumps straight there through the primary key: every page costs the same. Fet
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from labkit.grading import exercise
-from labkit.lessons.n02_queries._scenario import fetch_all
+from labkit.db.sql_text import limit_clauses, statement_kind
+from labkit.grading import exercise, reference_answer
+from labkit.lessons.n02_queries.fixtures import fetch_all, rng_for, trusted_instruments
 from labkit.query_cost import vm_steps
 
 if TYPE_CHECKING:
     from labkit.grading import Grader
 
 MAX_PAGE_SIZE = 100
+KEYSET_PAGE = "SELECT id, title FROM posts WHERE id > ? ORDER BY id LIMIT ?"
 Page = dict[str, Any]
 
 
@@ -44,6 +47,7 @@ async def list_posts_offset(db: Any, limit: int = 20, cursor: int | None = None)
     }
 
 
+@reference_answer
 async def list_posts_keyset(db: Any, limit: int = 20, cursor: int | None = None) -> Page:
     """Keyset pagination: the cursor is the last id seen; every page costs the same."""
     limit = clamp_limit(limit)
@@ -73,24 +77,36 @@ async def page_cost_by_depth(db: Any, pages: list[int], limit: int = 20) -> pd.D
             cursor = found[0][0] if found else None
         async with vm_steps(db) as by_offset:
             await list_posts_offset(db, limit, offset)
-        async with vm_steps(db) as by_keyset:
-            await list_posts_keyset(db, limit, cursor)
+        async with vm_steps(db) as by_keyset:  # the keyset query itself, not the answer
+            await fetch_all(db, KEYSET_PAGE, (cursor or 0, limit + 1))
         rows.append({"page": page, "offset": by_offset.count, "keyset": by_keyset.count})
     return pd.DataFrame(rows).set_index("page")
 
 
+@dataclass
+class PageCall:
+    """One page as an answer returned it, and what it cost."""
+
+    page: Any
+    steps: int
+    rows_fetched: int
+    statements: list[str]
+
+
 async def walk_pages(
     db: Any, list_posts: Any, limit: int, call: Any, max_pages: int = 40
-) -> tuple[list[Page], list[int]]:
-    """Follow ``next_cursor`` from the first page; return the pages and VM steps per page."""
-    pages: list[Page] = []
-    steps: list[int] = []
+) -> list[PageCall]:
+    """Follow ``next_cursor`` from the first page, counting VM steps, rows and statements."""
+    from labkit.db import statement_log
+
+    calls: list[PageCall] = []
     cursor = None
     for _ in range(max_pages):
-        async with vm_steps(db) as counter:
-            page = await call(list_posts, db, limit, cursor)
-        pages.append(page)
-        steps.append(counter.count)
+        with trusted_instruments():
+            with statement_log(db) as log:
+                async with vm_steps(db) as counter:
+                    page = await call(list_posts, db, limit, cursor)
+            calls.append(PageCall(page, counter.count, log.rows_fetched or 0, [s.sql for s in log]))
         if (
             not isinstance(page, dict)
             or not page.get("has_more")
@@ -98,16 +114,56 @@ async def walk_pages(
         ):
             break
         cursor = page["next_cursor"]
-    return pages, steps
+    return calls
 
 
-def _shape_problem(pages: list[Page]) -> str | None:
+def _shape_problem(pages: list[Any]) -> str | None:
     for n, page in enumerate(pages, 1):
         if not isinstance(page, dict) or not {"items", "has_more", "next_cursor"} <= set(page):
             return (
                 f"page {n}: expected a dict with items, has_more and next_cursor, got {page!r:.80}"
             )
     return None
+
+
+def sql_problem(statements: list[str], limit: int) -> str | None:
+    """What is wrong with the SQL one page sent (judged on the text SQLite ran)."""
+    wanted = clamp_limit(limit) + 1
+    limited = False
+    for sql in statements:
+        if statement_kind(sql) not in ("SELECT", "VALUES"):
+            continue
+        for clause in limit_clauses(sql):
+            if clause.skips_rows:
+                return (
+                    f"`{sql[:90]}` skips rows (LIMIT … OFFSET, or LIMIT skip, count): the "
+                    "database still walks past every skipped row"
+                )
+            if clause.limit is not None and (clause.limit < 0 or clause.limit > wanted):
+                return (
+                    f"`{sql[:90]}` asks the database for up to {clause.limit} rows to return "
+                    f"{clamp_limit(limit)}: put the page size in the LIMIT"
+                )
+            limited = limited or clause.limit is not None
+    if not limited:
+        return "no statement had a LIMIT: the database prepares every remaining row"
+    return None
+
+
+async def trim_posts(db: Any, seed: int, multiple: int) -> None:
+    """Punch seeded gaps into the ids and leave a post count that is a multiple of ``multiple``.
+
+    Gaps break answers that compute the next page by arithmetic on ids; an exact multiple
+    makes the last page full, where guessing has_more from a full page goes wrong.
+    """
+    ids = [row[0] for row in await fetch_all(db, "SELECT id FROM posts ORDER BY id")]
+    rng = rng_for(seed, "keyset_page")
+    gaps = set(rng.sample(ids[1:-1], 7 + seed % 9))
+    kept = [i for i in ids if i not in gaps]
+    extra = len(kept) % multiple
+    gone = sorted(gaps) + (kept[-extra:] if extra else [])
+    await db.executemany("DELETE FROM posts WHERE id = ?", [(i,) for i in gone])
+    await db.commit()
 
 
 @exercise(
@@ -121,31 +177,33 @@ def _shape_problem(pages: list[Page]) -> str | None:
     points=2,
     timeout=15.0,
 )
-def grade_keyset_page(g: Grader, list_posts: Any) -> None:
+async def grade_keyset_page(g: Grader, list_posts: Any) -> None:
     from labkit.db import connect
 
+    async def learner(fn: Any, *args: Any) -> Any:
+        return await g.acall(fn, *args)
+
+    async def reference(fn: Any, *args: Any) -> Any:
+        return await fn(*args)
+
     path = g.dataset("tiny")
+    full_pages = 50  # the last page is exactly full
     odd_limit = 60 + g.seed % 17  # a page size that does not divide the table
+    async with connect(path) as db:
+        await trim_posts(db, g.seed, full_pages)
+    walks: dict[int, tuple[list[PageCall], list[PageCall]]] = {}
+    for limit in (odd_limit, full_pages):
+        async with connect(path, readonly=True) as db:  # a fresh connection per walk
+            walks[limit] = (
+                await walk_pages(db, list_posts, limit, learner),
+                await walk_pages(db, list_posts_keyset, limit, reference),
+            )
+    async with connect(path, readonly=True) as db:
+        capped = await walk_pages(db, list_posts, 500, learner, max_pages=1)
 
-    async def scenario() -> dict[Any, Any]:
-        async def learner(fn: Any, *args: Any) -> Any:
-            return await g.acall(fn, *args)
-
-        async def reference(fn: Any, *args: Any) -> Any:
-            return await fn(*args)
-
-        async with connect(path, readonly=True) as db:
-            out: dict[Any, Any] = {}
-            for limit in (50, odd_limit):
-                out[limit] = await walk_pages(db, list_posts, limit, learner)
-                out[("ref", limit)] = await walk_pages(db, list_posts_keyset, limit, reference)
-            out["capped"] = await g.acall(list_posts, db, 500, None)
-        return out
-
-    out = g.run(scenario())
-    for limit in (50, odd_limit):
-        pages, _ = out[limit]
-        expected, _ = out[("ref", limit)]
+    for limit, (calls, expected_calls) in walks.items():
+        pages = [c.page for c in calls]
+        expected = [c.page for c in expected_calls]
         problem = _shape_problem(pages)
         g.expect(problem is None, problem or "")
         g.expect(
@@ -169,8 +227,17 @@ def grade_keyset_page(g: Grader, list_posts: Any) -> None:
             pages[-1]["next_cursor"] is None,
             f"the last page of {limit} should have next_cursor None",
         )
-    capped = out["capped"]
-    size = len(capped.get("items", ())) if isinstance(capped, dict) else -1
+        for n, call in enumerate(calls, 1):
+            g.expect(
+                call.steps > 0 and call.statements,
+                f"page {n} of {limit} ran nothing on the `db` it was given: query that "
+                "connection (no cached or copied rows)",
+            )
+            problem = sql_problem(call.statements, limit)
+            g.expect(problem is None, f"page {n} of {limit}: {problem}")
+
+    page = capped[0].page
+    size = len(page.get("items", ())) if isinstance(page, dict) else -1
     g.measure(
         "items returned for limit=500",
         size,
@@ -178,8 +245,19 @@ def grade_keyset_page(g: Grader, list_posts: Any) -> None:
         ok=size == MAX_PAGE_SIZE,
         hint="Cap the page size: limit = min(limit, 100).",
     )
-    _, steps = out[50]
-    _, ref_steps = out[("ref", 50)]
+    problem = sql_problem(capped[0].statements, 500)
+    fetched = capped[0].rows_fetched
+    g.measure(
+        "rows fetched for limit=500",
+        fetched,
+        target=f"≤ {MAX_PAGE_SIZE + 2}",
+        ok=fetched <= MAX_PAGE_SIZE + 2 and problem is None,
+        hint=problem
+        or "Cap the limit before the query: fetching 501 rows to return 100 does "
+        "the work the cap is there to prevent.",
+    )
+    calls, reference_calls = walks[full_pages]
+    steps = [c.steps for c in calls]
     growth = steps[-1] / max(1, steps[0])
     g.measure(
         "VM steps, last page ÷ first page",
@@ -189,12 +267,21 @@ def grade_keyset_page(g: Grader, list_posts: Any) -> None:
         hint="A deep page costs more than the first: OFFSET walks past every earlier row. "
         "Start from the cursor instead (WHERE id > ?).",
     )
-    limit = 3 * ref_steps[-1]
+    most_rows = max(c.rows_fetched for c in calls)
+    g.measure(
+        f"most rows fetched for one page of {full_pages}",
+        most_rows,
+        target=f"≤ {full_pages + 2}",
+        ok=most_rows <= full_pages + 2,
+        hint="Each page reads far more rows than it returns: let SQL do the LIMIT, "
+        "don't fetch everything and slice in Python.",
+    )
+    allowed = 3 * reference_calls[-1].steps
     g.measure(
         "VM steps for the last page",
         steps[-1],
-        target=f"≤ {limit:,} (3× a keyset page)",
-        ok=steps[-1] <= limit,
-        hint="Each page reads far more rows than it returns: let SQL do the LIMIT, "
-        "don't fetch everything and slice in Python.",
+        target=f"≤ {allowed:,} (3× a keyset page)",
+        ok=steps[-1] <= allowed,
+        hint="Each page does far more work than a keyset page: start from the cursor "
+        "(WHERE id > ?) and let SQL do the LIMIT.",
     )

@@ -12,14 +12,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from labkit.grading import exercise
-from labkit.lessons.n02_queries._scenario import read_rows
+from labkit.grading import exercise, reference_answer
+from labkit.lessons.n02_queries.fixtures import read_rows
 
 if TYPE_CHECKING:
     from labkit.grading import Grader
 
 
+# marked under @asynccontextmanager: marking its wrapper would mark contextlib's shared helper
 @asynccontextmanager
+@reference_answer
 async def transaction_reference(db: Any) -> AsyncIterator[Any]:
     """Commit if the block finishes, roll back and re-raise if it fails."""
     try:
@@ -76,7 +78,7 @@ async def _run_block(cm: Any, db: Any, user_id: int, name: str, fail: bool) -> s
     points=1,
     timeout=10.0,
 )
-def grade_transaction(g: Grader, transaction: Any) -> None:
+async def grade_transaction(g: Grader, transaction: Any) -> None:
     from labkit.db import connect
 
     path = g.dataset("tiny")
@@ -86,46 +88,40 @@ def grade_transaction(g: Grader, transaction: Any) -> None:
         return str(read_rows(path, "SELECT name FROM users WHERE id = ?", (user_id,))[0][0])
 
     original = name_of(second)
-
-    async def scenario() -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        async with connect(path) as db:
-            cm = await g.acall(transaction, db)
-            out["shape"] = _not_a_context_manager(cm)
-            if out["shape"]:
-                return out
-            out["ok_block"] = await _run_block(cm, db, first, "Committed Name", fail=False)
-            out["after_ok"] = name_of(first)
-            cm = await g.acall(transaction, db)
-            out["failing_block"] = await _run_block(cm, db, second, "Half Written", fail=True)
-            out["in_transaction"] = bool(db.in_transaction)
-            out["after_fail"] = name_of(second)
-            cm = await g.acall(transaction, db)
-            out["next_block"] = await _run_block(cm, db, third, "Next Request", fail=False)
-            out["after_next"] = name_of(third)
-        return out
-
-    out = g.run(scenario())
-    g.expect(out["shape"] is None, out["shape"] or "")
-    g.expect(out["ok_block"] is None, f"a block that succeeds: {out['ok_block']}")
-    g.expect(
-        out["after_ok"] == "Committed Name",
-        "after a block that succeeded, another connection still sees the old data: "
-        "commit when the block finishes",
-    )
-    g.expect(out["failing_block"] is None, f"a block that raises: {out['failing_block']}")
-    g.expect(
-        out["after_fail"] == original,
-        f"after a block that raised, the half-done write was kept (name {out['after_fail']!r}, "
-        f"expected {original!r}): roll back on an exception",
-    )
-    g.expect(
-        not out["in_transaction"],
-        "after a block that raised, the connection is still inside a transaction: roll it back",
-    )
-    g.expect(out["next_block"] is None, f"the next block: {out['next_block']}")
-    g.expect(
-        out["after_next"] == "Next Request",
-        "after a failed block, the next successful block was not committed",
-    )
+    async with connect(path) as db:
+        cm = await g.acall(transaction, db)
+        shape = _not_a_context_manager(cm)
+        g.expect(shape is None, shape or "")
+        ok_block = await _run_block(cm, db, first, "Committed Name", fail=False)
+        g.expect(ok_block is None, f"a block that succeeds: {ok_block}")
+        g.expect(
+            name_of(first) == "Committed Name",
+            "after a block that succeeded, another connection still sees the old data: "
+            "commit when the block finishes",
+        )
+        cm = await g.acall(transaction, db)
+        failing_block = await _run_block(cm, db, second, "Half Written", fail=True)
+        still_open = bool(db.in_transaction)
+        g.expect(failing_block is None, f"a block that raises: {failing_block}")
+        after_fail = name_of(second)
+        g.expect(
+            after_fail == original,
+            f"after a block that raised, the half-done write was kept (name {after_fail!r}, "
+            f"expected {original!r}): roll back on an exception",
+        )
+        g.expect(
+            not still_open,
+            "after a block that raised, the connection is still inside a transaction: roll it back",
+        )
+        # The next request brings another connection (the first one still open): the helper
+        # must commit the one it is given.
+        async with connect(path) as other:
+            cm = await g.acall(transaction, other)
+            next_block = await _run_block(cm, other, third, "Next Request", fail=False)
+            g.expect(next_block is None, f"the next block, on another connection: {next_block}")
+            g.expect(
+                name_of(third) == "Next Request",
+                "a block on a second connection was not committed: commit the `db` passed to "
+                "transaction(db), not one kept from an earlier call",
+            )
     g.note("commit on success, rollback and re-raise on failure, connection clean afterwards")

@@ -1,32 +1,59 @@
 """Notebook 04 — Concurrency: gather, bounded concurrency, timeouts, batching loads,
 CPU work off the event loop, rate limiting.
 
-Importing the package registers its exercises: 04.gather, 04.bounded, 04.timeout, 04.loader,
-04.offload, 04.token_bucket, 04.guard.
+Exercise modules, in notebook order: ``concurrent_calls`` (04.gather, 04.bounded, 04.timeout),
+``batch_loader`` (04.loader), ``offload`` (04.offload), ``supervisor`` (04.supervise),
+``graceful_shutdown`` (04.graceful_shutdown), ``token_bucket`` (04.token_bucket), ``guard``
+(04.guard), ``ratelimit_headers`` (04.ratelimit_headers), ``shared_limit`` (04.shared_limit).
+Helpers: ``services`` (the instrumented fake backend), ``pools`` (worker processes),
+``worker_limits`` (rate limits counted per worker or shared), ``figures``.
 """
 
-# The first import of each exercise module registers its exercises: this order is the
-# notebook's, and check_all("04") lists them in it. Hence no sorting here.
-from __future__ import annotations  # noqa: I001
+from __future__ import annotations
 
-from labkit.lessons.n04_concurrency import checks_io, checks_loader, checks_offload, checks_limits
-
-from labkit.lessons.n04_concurrency.reference import (
-    ENDPOINT_COST,
-    TIER_PER_MINUTE,
-    ApiRequest,
-    FakeClock,
+from labkit.lessons.n04_concurrency import (
+    batch_loader,
+    concurrent_calls,
+    graceful_shutdown,
+    guard,
+    offload,
+    ratelimit_headers,
+    shared_limit,
+    supervisor,
+    token_bucket,
 )
+from labkit.lessons.n04_concurrency.guard import ENDPOINT_COST, TIER_PER_MINUTE, ApiRequest
 from labkit.lessons.n04_concurrency.services import FakeService
+from labkit.lessons.n04_concurrency.token_bucket import FakeClock
+
+EXERCISES = (
+    "04.gather",
+    "04.bounded",
+    "04.timeout",
+    "04.loader",
+    "04.offload",
+    "04.supervise",
+    "04.graceful_shutdown",
+    "04.token_bucket",
+    "04.guard",
+    "04.ratelimit_headers",
+    "04.shared_limit",
+)
 
 __all__ = [
     "ENDPOINT_COST",
+    "EXERCISES",
     "TIER_PER_MINUTE",
     "ApiRequest",
     "FakeClock",
     "FakeService",
-    "checks_io",
-    "checks_limits",
-    "checks_loader",
-    "checks_offload",
+    "batch_loader",
+    "concurrent_calls",
+    "graceful_shutdown",
+    "guard",
+    "offload",
+    "ratelimit_headers",
+    "shared_limit",
+    "supervisor",
+    "token_bucket",
 ]

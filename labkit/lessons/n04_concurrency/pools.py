@@ -17,8 +17,11 @@ import multiprocessing
 import signal
 import threading
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
 from typing import Any
+
+from labkit.cpu_work import run_recorded
 
 _lock = threading.Lock()
 _workers: list[ProcessPoolExecutor] = []
@@ -59,17 +62,66 @@ def shutdown_workers() -> None:
 atexit.register(shutdown_workers)
 
 
-class CountingExecutor(Executor):
-    """Wraps a pool and counts what is submitted to it (how a check sees where work went)."""
+@dataclass(frozen=True)
+class PoolJob:
+    """One job a :class:`RecordingPool` ran: what was sent, where it ran, what it cost there."""
+
+    function: str
+    args: tuple[Any, ...]
+    value: Any = None
+    pid: int | None = None
+    cpu_s: float = 0.0
+    error: str | None = None
+
+
+class RecordingPool(Executor):
+    """Wraps a pool; every job runs under ``cpu_work.run_recorded`` in the worker, so the check
+    learns from the worker itself which process ran it, what it returned and the CPU it used.
+
+    The records are the check's (``jobs``): the answer gets the pool, and a dummy job sent to
+    it while the real work runs elsewhere shows up as a job with the wrong value and no CPU.
+    """
 
     def __init__(self, inner: Executor) -> None:
-        self.inner = inner
-        self.submitted: list[str] = []
+        self._inner = inner
+        self.jobs: list[PoolJob] = []
+        self.pending: list[Future[Any]] = []
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        self.submitted.append(getattr(fn, "__qualname__", repr(fn)))
-        return self.inner.submit(fn, *args, **kwargs)
+        name = function_name(fn)
+        outer: Future[Any] = Future()
+        inner = self._inner.submit(run_recorded, fn, args, kwargs)
+        self.pending.append(inner)
+
+        def finished(done: Future[Any]) -> None:
+            if done.cancelled():
+                self.jobs.append(PoolJob(name, args, error="cancelled"))
+                outer.cancel()
+                return
+            error = done.exception()
+            if error is not None:
+                self.jobs.append(PoolJob(name, args, error=repr(error)))
+                if outer.set_running_or_notify_cancel():
+                    outer.set_exception(error)
+                return
+            value, pid, cpu_s = done.result()
+            self.jobs.append(PoolJob(name, args, value, pid, cpu_s))
+            if outer.set_running_or_notify_cancel():
+                outer.set_result(value)
+
+        inner.add_done_callback(finished)
+        return outer
+
+    def wait(self, timeout: float = 30.0) -> None:
+        """Wait for every job sent so far (an answer may return before its job finished)."""
+        wait(self.pending, timeout=timeout)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         # the lesson's pool is shared and long-lived: a learner's shutdown() must not stop it
         return None
+
+
+def function_name(fn: Any) -> str:
+    """``count_primes`` for the function, a ``functools.partial`` of it, or a bound method."""
+    inner = getattr(fn, "func", fn)
+    return str(getattr(inner, "__qualname__", None) or repr(inner))

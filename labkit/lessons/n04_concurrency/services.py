@@ -4,6 +4,11 @@ Each call sleeps its latency with ``asyncio.sleep``, as a network round trip wou
 that overlap finish together. The service counts calls, how many are in flight at once (the
 peak is what tells a concurrent answer from a sequential one, whatever the machine's speed),
 and how many were cancelled or are still running.
+
+The counters live on the service, which the answer holds, so an answer could overwrite them.
+A check therefore also hands the service a :class:`CallLedger` it keeps itself: the service
+reports every start, end and cancellation to it, and the check replays those events to count
+the peak independently; counters that disagree with the ledger were tampered with.
 """
 
 from __future__ import annotations
@@ -14,10 +19,64 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from labkit.errors import InstrumentBlinded
+from labkit.grading import NotYet
+
 # The latencies behind the claim "190 ms sequential -> 80 ms concurrent": the dashboard needs
 # three independent calls of 40, 80 and 70 ms.
 DASHBOARD_LATENCY_MS: dict[str, float] = {"profile": 40.0, "orders": 80.0, "recommendations": 70.0}
 TIERS = ("free", "basic", "pro")
+
+
+class TamperedCounters(NotYet, InstrumentBlinded):
+    """The answer changed the counters a check reads: "not yet", with what was changed."""
+
+
+class CallLedger:
+    """The grader's own record of a service's calls, in the order they happened."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str]] = []  # ("start" | "end" | "cancel", service name)
+
+    def record(self, event: str, name: str) -> None:
+        self.events.append((event, name))
+
+    @property
+    def calls(self) -> int:
+        return sum(1 for event, _ in self.events if event == "start")
+
+    @property
+    def cancelled(self) -> int:
+        return sum(1 for event, _ in self.events if event == "cancel")
+
+    @property
+    def running(self) -> int:
+        """Calls started and not yet finished (ended or cancelled)."""
+        return self.calls - sum(1 for event, _ in self.events if event != "start")
+
+    @property
+    def peak_in_flight(self) -> int:
+        """Most calls in flight at once, replayed from the events (no clock involved)."""
+        peak = now = 0
+        for event, _ in self.events:
+            now += 1 if event == "start" else -1
+            peak = max(peak, now)
+        return peak
+
+    def disagrees_with(self, stats: CallStats) -> str | None:
+        """What the service's counters claim that the ledger did not see, if anything."""
+        pairs = (
+            ("calls", stats.calls, self.calls),
+            ("peak_in_flight", stats.peak_in_flight, self.peak_in_flight),
+            ("cancelled", stats.cancelled, self.cancelled),
+            ("in_flight", stats.in_flight, self.running),
+        )
+        wrong = [
+            f"{name} says {said}, the calls show {seen}"
+            for name, said, seen in pairs
+            if said != seen
+        ]
+        return "; ".join(wrong) or None
 
 
 @dataclass
@@ -46,6 +105,7 @@ class FakeService:
         latency_ms: dict[str, float] | None = None,
         slow_keys: frozenset[int] | set[int] = frozenset(),
         slow_ms: float = 1000.0,
+        ledger: CallLedger | None = None,
     ) -> None:
         self.seed = seed
         self.latency_ms = {**DASHBOARD_LATENCY_MS, "price": 20.0, **(latency_ms or {})}
@@ -54,6 +114,7 @@ class FakeService:
         self.stats = CallStats()
         self.timeline: list[tuple[str, float, float]] = []  # (service, start s, end s)
         self._running: set[asyncio.Task[Any]] = set()
+        self._ledger = ledger if ledger is not None else CallLedger()
 
     # -- the services -------------------------------------------------------------------
     async def get_profile(self, user_id: int) -> dict[str, Any]:
@@ -110,6 +171,7 @@ class FakeService:
         stats.by_name[name] = stats.by_name.get(name, 0) + 1
         stats.in_flight += 1
         stats.peak_in_flight = max(stats.peak_in_flight, stats.in_flight)
+        self._ledger.record("start", name)
         task = asyncio.current_task()
         if task is not None:
             self._running.add(task)
@@ -119,9 +181,11 @@ class FakeService:
                 (self.latency_ms[name] if latency_ms is None else latency_ms) / 1000
             )
             stats.completed += 1
+            self._ledger.record("end", name)
             return value
         except asyncio.CancelledError:
             stats.cancelled += 1
+            self._ledger.record("cancel", name)
             raise
         finally:
             self.timeline.append((name, started, time.perf_counter()))

@@ -56,7 +56,7 @@ def plot_memory(frame: pd.DataFrame, ax: Axes | None = None) -> Axes:
 def compression_levels(
     body: bytes,
     gzip_levels: Sequence[int] = (1, 3, 6, 9),
-    brotli_qualities: Sequence[int] = (1, 4, 6, 9, 11),
+    brotli_qualities: Sequence[int] = (1, 4, 5, 6, 9, 11),
 ) -> pd.DataFrame:
     """Size saved and time to compress ``body`` for each gzip level and brotli quality."""
     import brotli

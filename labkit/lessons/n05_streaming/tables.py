@@ -46,6 +46,8 @@ _BIO_TEXT: Final = (
 BIO_WORDS: Final = tuple(_BIO_TEXT.split())
 # aiosqlite methods that bring rows back from the connection's thread (one hop each)
 FETCHES: Final = frozenset({"fetchone", "fetchmany", "fetchall", "_execute_fetchall"})
+# aiosqlite operations that send a statement (cursor or connection)
+STATEMENTS: Final = frozenset({"execute", "executemany", "_execute_fetchall"})
 
 
 def _users_table_sql() -> str:
@@ -128,30 +130,47 @@ def row_values(row: Any) -> tuple[Any, ...]:
 
 @dataclass
 class FetchCounter:
-    """Counts the trips aiosqlite makes to its thread to bring rows back (``fetch*`` calls)."""
+    """Counts the trips aiosqlite makes to its thread to bring rows back (``fetch*`` calls),
+    and the rows those trips brought."""
 
     fetches: int = 0
+    rows: int = 0
     by_method: dict[str, int] = field(default_factory=dict)
+    statements: list[tuple[str, Any]] = field(default_factory=list)  # (sql, parameters) sent
+    hook: Any = None  # the counting ``_execute`` installed on the connection
+
+    def still_counting(self, db: Any) -> bool:
+        """Whether the connection still sends its operations through this counter."""
+        return vars(db).get("_execute") is self.hook
 
 
 @contextmanager
 def count_fetches(db: Any) -> Iterator[FetchCounter]:
-    """While active, count every fetch the connection ``db`` runs (cursor or shortcut)."""
+    """While active, count every fetch the connection ``db`` runs (cursor or shortcut), the rows
+    it brought back, and keep the text of every statement sent."""
     counter = FetchCounter()
     original = db._execute
 
     async def counting(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         name = getattr(fn, "__name__", "")
+        if name in STATEMENTS and args and isinstance(args[0], str):
+            counter.statements.append((args[0], args[1] if len(args) > 1 else ()))
+        result = await original(fn, *args, **kwargs)
         if name in FETCHES:
             counter.fetches += 1
             counter.by_method[name] = counter.by_method.get(name, 0) + 1
-        return await original(fn, *args, **kwargs)
+            if name == "fetchone":
+                counter.rows += result is not None
+            else:
+                counter.rows += len(result)
+        return result
 
+    counter.hook = counting
     db._execute = counting
     try:
         yield counter
     finally:
-        del db._execute  # back to the class's method
+        vars(db).pop("_execute", None)  # back to the class's method
 
 
 async def peak_bytes(work: Callable[[], Awaitable[T]]) -> tuple[T, int]:

@@ -1,11 +1,29 @@
-"""Notebook 06 — Capstone: load test the lab API, measure each optimisation, write the report.
+"""Notebook 06 — Capstone: load test the lab API, diagnose it, measure each optimisation, write
+the report.
 
-Importing the package registers the exercises (``06.latency_summary`` ... ``06.report``).
+One module per exercise, in notebook order (``EXERCISES``): ``summary`` (06.latency_summary),
+``diagnose`` (06.diagnose), ``impact`` (06.impact_table), ``alerts`` (06.alerts) and ``report``
+(06.report). ``recorded_runs`` holds the seeded measurements the checks grade on, ``reading``
+reads a report back, ``live`` the notebook's measurements against a real server.
 """
 
 from __future__ import annotations
 
-from labkit.lessons.n06_capstone import checks
-from labkit.lessons.n06_capstone.fixtures import alert_scenarios, optimisation_runs, sample_sets
+from labkit.lessons.n06_capstone import alerts, diagnose, impact, report, summary
+from labkit.lessons.n06_capstone.alerts import alert_scenarios
+from labkit.lessons.n06_capstone.recorded_runs import optimisation_runs
+from labkit.lessons.n06_capstone.summary import sample_sets
 
-__all__ = ["alert_scenarios", "checks", "optimisation_runs", "sample_sets"]
+EXERCISES = ("06.latency_summary", "06.diagnose", "06.impact_table", "06.alerts", "06.report")
+
+__all__ = [
+    "EXERCISES",
+    "alert_scenarios",
+    "alerts",
+    "diagnose",
+    "impact",
+    "optimisation_runs",
+    "report",
+    "sample_sets",
+    "summary",
+]

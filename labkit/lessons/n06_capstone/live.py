@@ -1,5 +1,5 @@
 """Live measurements for the notebook: the capstone's endpoints, raw samples, and the
-optimisations turned on one at a time, each on a fresh ``LabServer``."""
+optimisations turned on one at a time, compared by repeated, interleaved runs."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any, Final
 
 import aiohttp
 
-from labkit.load import LoadResult, run_load
+from labkit.load import LoadResult
 from labkit.load.endpoints import (
     CORE_ENDPOINTS,
     DEEP_PAGE,
@@ -20,6 +20,8 @@ from labkit.load.endpoints import (
     short_name,
     stable_names,
 )
+from labkit.load.interleaved import InterleavedComparison
+from labkit.load.steps import measure_steps
 
 __all__ = [
     "DEEP_PAGE",
@@ -90,45 +92,35 @@ async def collect_samples(
 async def one_at_a_time(
     order: Sequence[str] = ORDER,
     *,
+    repeats: int = 5,
     vus: int = 8,
-    duration: float = 1.0,
-    warmup: float = 0.3,
+    duration: float = 0.3,
+    warmup: float = 0.05,
     dataset: str | Path | None = None,
     latency_ms: float = 0.0,
     depth: int = DEEP_PAGE,
-    say: Callable[[str], None] = print,
-) -> tuple[LoadResult, list[tuple[str, LoadResult]]]:
-    """Baseline, then each optimisation added to the ones before, each on a fresh server.
+    endpoints: Sequence[str] = CORE_ENDPOINTS,
+    say: Callable[[str], None] | None = None,
+    progress: bool = True,
+) -> InterleavedComparison:
+    """Baseline, then each optimisation added to the ones before, each configuration run
+    ``repeats`` times for ``duration`` s, interleaved (A A' B C …, then back), on servers kept
+    up throughout; A' is the baseline on a second server (the noise floor).
 
-    Returns ``(baseline, [("+eager_loading", result), ...])`` — the shape ``build_report``
-    takes as ``steps``.
+    ``comparison.baseline`` and ``comparison.steps`` (``[("+eager_loading", result), ...]``,
+    every run of a configuration merged) are the shapes ``build_report`` takes.
     """
-    from labkit.app import LabServer
-
-    enabled: list[str] = []
-    baseline: LoadResult | None = None
-    steps: list[tuple[str, LoadResult]] = []
-    for name in ("baseline", *order):
-        if name != "baseline":
-            enabled.append(name)
-        with LabServer(
-            optimize=enabled or "none", dataset=dataset, latency_ms=latency_ms
-        ) as server:
-            result = await run_load(
-                server,
-                capstone_endpoints(server, depth),
-                vus=vus,
-                duration=duration,
-                warmup=warmup,
-                progress=False,
-                label=name if name == "baseline" else f"+{name}",
-            )
-        result = relabel(result)
-        say(f"{result.label:>15}: {result.rps:7,.0f} req/s · p95 {result.p95:7.1f} ms · "
-            f"errors {result.error_rate:.1%}")  # fmt: skip
-        if baseline is None:
-            baseline = result
-        else:
-            steps.append((f"+{name}", result))
-    assert baseline is not None
-    return baseline, steps
+    return await measure_steps(
+        order,
+        endpoints,
+        repeats=repeats,
+        vus=vus,
+        duration=duration,
+        warmup=warmup,
+        prime=0.2,
+        dataset=dataset,
+        latency_ms=latency_ms,
+        depth=depth,
+        progress=progress,
+        say=say,
+    )

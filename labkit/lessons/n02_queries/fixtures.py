@@ -1,13 +1,16 @@
-"""Shared pieces of the 02 checks: opening the check's database copy, calling async answers."""
+"""What several 02 checks share: seeded choices, reading the check's database, trusting a log."""
 
 from __future__ import annotations
 
 import inspect
 import random
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from labkit.errors import InstrumentBlinded
 
 
 def rng_for(seed: int, name: str) -> random.Random:
@@ -45,3 +48,34 @@ async def fetch_all(db: Any, sql: str, params: Any = ()) -> list[tuple[Any, ...]
     """Every row of one statement, as plain tuples (the cursor is closed afterwards)."""
     async with db.execute(sql, params) as cur:
         return [tuple(row) for row in await cur.fetchall()]
+
+
+async def lock_out_other_connections(db: Any) -> None:
+    """Keep the check's database file to ``db`` alone until it closes.
+
+    In EXCLUSIVE locking mode SQLite keeps the write lock of the first write, so an answer
+    that opens its own connection to the file (to work where the statement log cannot see)
+    finds it locked instead of quietly passing.
+    """
+    await db.execute("PRAGMA locking_mode = EXCLUSIVE")
+    await db.execute("UPDATE users SET name = name WHERE id = (SELECT MIN(id) FROM users)")
+    await db.commit()
+
+
+@contextmanager
+def trusted_instruments() -> Iterator[None]:
+    """Turn ``InstrumentBlinded`` into the check's "not yet" with its message.
+
+    The grader reports it so too; keeping the translation here means a blinded log can never
+    surface as "this check failed internally".
+    """
+    from labkit.grading import NotYet
+
+    try:
+        yield
+    except InstrumentBlinded as exc:
+        raise NotYet(
+            str(exc),
+            hint="Let the check count: use the `db` you are given and leave its trace callback, "
+            "progress handler and labkit's helpers as they are.",
+        ) from None
