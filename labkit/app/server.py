@@ -74,7 +74,8 @@ class ServerStats(TextView):
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
 
@@ -153,7 +154,8 @@ class LabServer:
     def url(self) -> str:
         if self.port is None:
             raise ServerError("the server is not started: use `with LabServer() as server:`")
-        return f"http://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 literal
+        return f"http://{host}:{self.port}"
 
     @property
     def pid(self) -> int | None:
