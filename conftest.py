@@ -8,13 +8,17 @@ notebooks without it (their checks must report "not yet", not fail the run).
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
 
 # Progress written by tests and notebook runs goes to a throw-away home, never the user's.
-os.environ.setdefault("LABKIT_HOME", tempfile.mkdtemp(prefix="labkit-test-home-"))
+# pytest-xdist workers inherit the controller's, so only the process that made it removes it.
+_OWN_HOME: str | None = None
+if "LABKIT_HOME" not in os.environ:
+    _OWN_HOME = os.environ["LABKIT_HOME"] = tempfile.mkdtemp(prefix="labkit-test-home-")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
@@ -26,3 +30,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         os.environ["LABKIT_STRICT"] = "1"
     else:
         os.environ.pop("LABKIT_STRICT", None)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Remove the throw-away home this process made (not a worker's inherited one)."""
+    if _OWN_HOME is not None and not hasattr(session.config, "workerinput"):
+        shutil.rmtree(_OWN_HOME, ignore_errors=True)

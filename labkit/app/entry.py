@@ -13,6 +13,7 @@ import time
 from fastapi import FastAPI
 
 from labkit.app.factory import create_app
+from labkit.app.limits import DEFAULT_MAX_BODY_BYTES
 
 
 def app_from_env() -> FastAPI:
@@ -25,6 +26,7 @@ def app_from_env() -> FastAPI:
         cache_dir=env.get("LABKIT_APP_CACHE_DIR") or None,
         shared_limits=env.get("LABKIT_APP_SHARED_LIMITS", "0") == "1",
         slow_ms=float(env.get("LABKIT_APP_SLOW_MS", "200")),
+        max_body_bytes=int(env.get("LABKIT_APP_MAX_BODY_BYTES", str(DEFAULT_MAX_BODY_BYTES))),
     )
     owner = int(env.get("LABKIT_APP_OWNER_PID", "0"))
     if owner:

@@ -11,7 +11,15 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from labkit.app.cache import DiskStore, LayeredCache, SingleFlight, shared_store
-from labkit.app.database import Database, create_indexes, make_private_dir, prepare_working_copy
+from labkit.app.database import (
+    Database,
+    DatabaseBusy,
+    create_indexes,
+    make_private_dir,
+    prepare_working_copy,
+)
+from labkit.app.limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
+from labkit.app.methods import AllowedMethods
 from labkit.app.metrics import AppCounters
 from labkit.app.middleware import (
     CompressionMiddleware,
@@ -19,6 +27,7 @@ from labkit.app.middleware import (
     InnerTiming,
     TimingMiddleware,
 )
+from labkit.app.openapi import COMMON, error_responses, install
 from labkit.app.ratelimit import RateLimiter
 from labkit.app.routes import export, feed, meta, posts, products, search, users
 from labkit.app.state import LabState
@@ -47,6 +56,7 @@ def create_app(
     shared_limits: bool = False,
     slow_ms: float = 200.0,
     db_connections: int = 4,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> FastAPI:
     """The lab API over a SQLite dataset, with the optimisations in ``optimize`` switched on.
 
@@ -56,6 +66,7 @@ def create_app(
     as ``LabServer`` does). ``cache_dir`` is the shared L2 directory (a private temp dir by
     default); ``shared_limits`` keeps rate-limit counts there too, so several workers agree.
     Connections open lazily, so it also runs under ``httpx.ASGITransport`` without lifespan.
+    A request body over ``max_body_bytes`` is answered 413 before it is read.
     """
     toggles = Toggles.parse(optimize)
     source = Path(dataset) if dataset is not None else default_dataset()
@@ -98,7 +109,9 @@ def create_app(
     app.state.lab = state
 
     for module in (meta, users, posts, feed, products, search, export):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=error_responses(*COMMON))
+    install(app)  # before AllowedMethods reads the document
+    app.add_exception_handler(DatabaseBusy, _database_busy)
     app.add_exception_handler(Exception, _internal_error)
 
     # add_middleware wraps: the last added runs first.
@@ -106,6 +119,8 @@ def create_app(
     if "compression" in toggles:
         app.add_middleware(CompressionMiddleware, counters=counters)
     app.add_middleware(TimingMiddleware, counters=counters, slow_ms=slow_ms)
+    app.add_middleware(AllowedMethods, openapi=app.openapi)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_middleware(HealthShortcut)
     return app
 
@@ -121,6 +136,16 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await state.db.aclose()
         if isinstance(state.store, DiskStore):
             state.store.close()
+
+
+async def _database_busy(request: Request, exc: Exception) -> JSONResponse:
+    retry_after = getattr(exc, "retry_after", 1)
+    log.warning("database busy on %s %s: %s", request.method, request.url.path, exc)
+    return JSONResponse(
+        {"detail": f"the database is busy; retry after {retry_after} s"},
+        status_code=503,
+        headers={"Retry-After": str(retry_after)},
+    )
 
 
 async def _internal_error(request: Request, exc: Exception) -> JSONResponse:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import re
 import time
 from collections.abc import Callable
 from typing import Final
@@ -172,19 +173,45 @@ class InnerTiming:
         await self.app(scope, receive, send_and_stop)
 
 
-def choose_encoding(accept_encoding: str) -> str | None:
-    """ "br" or "gzip" when the client accepts it (q > 0), brotli first; else None."""
-    accepted: set[str] = set()
-    for part in accept_encoding.split(","):
-        name, _, params = part.strip().partition(";")
-        quality = params.strip()
-        if quality.startswith("q=") and quality[2:].strip() in ("0", "0.0", "0.00", "0.000"):
+# RFC 9110 §12.4.2: qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )
+QVALUE: Final = re.compile(r"(?:0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?)")
+
+
+def accept_encoding_weights(header: str) -> dict[str, float]:
+    """Coding -> weight from an Accept-Encoding header (RFC 9110 §12.5.3).
+
+    A member whose q-value is not a valid qvalue (``q=-1``, ``q=abc``, ``q=2``) is ignored, as
+    if it were absent; the first mention of a coding counts.
+    """
+    weights: dict[str, float] = {}
+    for member in header.split(","):
+        name, *params = (part.strip() for part in member.split(";"))
+        if not name:
             continue
-        accepted.add(name.strip().lower())
-    for encoding in ("br", "gzip"):
-        if encoding in accepted:
-            return encoding
-    return None
+        weight: float | None = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                value = value.strip()
+                weight = float(value) if QVALUE.fullmatch(value) else None
+        if weight is not None:
+            weights.setdefault(name.lower(), weight)
+    return weights
+
+
+def choose_encoding(accept_encoding: str) -> str | None:
+    """ "br" or "gzip" when the client accepts it (weight > 0, RFC 9110), brotli on a tie;
+    None (identity) when neither is acceptable or the client prefers identity."""
+    weights = accept_encoding_weights(accept_encoding)
+    wildcard = weights.get("*", 0.0)
+
+    def weight(coding: str) -> float:
+        return weights.get(coding, wildcard)
+
+    best = max(("br", "gzip"), key=weight)  # max keeps the first of equals: brotli
+    if weight(best) <= 0 or weights.get("identity", 0.0) > weight(best):
+        return None
+    return best
 
 
 class CompressionMiddleware:

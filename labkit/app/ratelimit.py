@@ -15,8 +15,8 @@ from typing import Final
 
 from labkit.app.cache import SharedStore
 
-# Requests per window for the expensive search endpoint, by tier. Anonymous clients are
-# keyed by address, signed-in ones by user id.
+# Requests per window for the expensive search endpoint, by tier. Every client is counted by
+# its address; the tier (from the user id it gives) only sets that address's limit.
 SEARCH_LIMITS: Final[dict[str, int]] = {"anonymous": 10, "free": 20, "basic": 50, "pro": 200}
 WINDOW_SECONDS: Final = 10.0
 
@@ -68,7 +68,7 @@ class RateLimiter:
         reset_in = max(1, math.ceil((window_index + 1) * self.window - now))
         if self.store is not None:
             try:
-                count = await self.store.incr(f"rl:{tier}:{key}:{window_index}", self.window * 2)
+                count = await self.store.incr(f"rl:{key}:{window_index}", self.window * 2)
             except Exception:
                 count = self._count_locally(key, window_index)  # fail open to local counting
         else:

@@ -18,7 +18,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -33,9 +32,19 @@ import psutil
 
 from labkit.app.database import prepare_working_copy
 from labkit.app.factory import default_dataset
+from labkit.app.limits import DEFAULT_MAX_BODY_BYTES
+from labkit.app.preflight import (
+    check_dataset,
+    check_host,
+    check_latency,
+    check_port,
+    check_port_free,
+    check_workers,
+)
 from labkit.app.runtime import resolve as resolve_runtime
 from labkit.app.runtime import uvicorn_arguments
 from labkit.app.toggles import Toggles
+from labkit.data.scratch import owned_temp_dir
 from labkit.display import TextView
 from labkit.errors import ServerError
 
@@ -65,7 +74,8 @@ class ServerStats(TextView):
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
 
@@ -116,10 +126,15 @@ class LabServer:
         slow_ms: float = 200.0,
         startup_timeout: float = 30.0,
         runtime: str | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
         self.runtime = resolve_runtime(runtime)
-        if workers < 1:
-            raise ServerError(f"workers must be at least 1, got {workers}")
+        if max_body_bytes < 0:
+            raise ServerError(f"--max-body-bytes must be >= 0, got {max_body_bytes}")
+        self.max_body_bytes = max_body_bytes
+        check_workers(workers)
+        check_port(port)
+        latency_ms = check_latency(latency_ms)
         self.toggles = Toggles.parse(optimize)
         self.workers = workers
         self.dataset = Path(dataset) if dataset is not None else None
@@ -139,7 +154,8 @@ class LabServer:
     def url(self) -> str:
         if self.port is None:
             raise ServerError("the server is not started: use `with LabServer() as server:`")
-        return f"http://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 literal
+        return f"http://{host}:{self.port}"
 
     @property
     def pid(self) -> int | None:
@@ -152,12 +168,20 @@ class LabServer:
     def start(self) -> LabServer:
         if self.running:
             return self
-        workdir = tempfile.mkdtemp(prefix="labkit-server-")
+        # Everything that can be refused is checked before anything is created.
+        check_host(self.host)
+        if self.port is not None:
+            check_port_free(self.host, self.port)
+        source = check_dataset(self.dataset if self.dataset is not None else default_dataset())
+        workdir = str(owned_temp_dir("server"))
         self._workdir = workdir
-        source = self.dataset if self.dataset is not None else default_dataset()
-        # One working copy for all workers, so a write in one is seen by the others.
-        working = prepare_working_copy(source, Path(workdir), indexes="indexes" in self.toggles)
-        self.port = self.port or free_port(self.host)
+        try:
+            # One working copy for all workers, so a write in one is seen by the others.
+            working = prepare_working_copy(source, Path(workdir), indexes="indexes" in self.toggles)
+            self.port = self.port or free_port(self.host)
+        except BaseException:
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
         env = {
             **os.environ,
             "LABKIT_APP_DATASET": str(working),
@@ -167,6 +191,7 @@ class LabServer:
             "LABKIT_APP_CACHE_DIR": str(Path(workdir) / "l2"),
             "LABKIT_APP_SHARED_LIMITS": "1" if self.shared_limits else "0",
             "LABKIT_APP_SLOW_MS": str(self.slow_ms),
+            "LABKIT_APP_MAX_BODY_BYTES": str(self.max_body_bytes),
             "LABKIT_APP_OWNER_PID": str(os.getpid()),
         }
         command = [
@@ -206,9 +231,12 @@ class LabServer:
                 )
             try:
                 if self.workers == 1:
-                    with urllib.request.urlopen(f"{self.url}/api/health", timeout=1) as response:
-                        if response.status == 200:
-                            return
+                    # Ours, not another server that holds the port: its pid is in our tree.
+                    with urllib.request.urlopen(f"{self.url}/api/_stats", timeout=1) as response:
+                        pid = int(json.loads(response.read())["pid"])
+                    if pid in {proc.pid for proc in self._processes()}:
+                        return
+                    raise ServerError(f"another server answers on {self.url}: choose another port")
                 elif self._all_workers_up():
                     with urllib.request.urlopen(f"{self.url}/api/_stats", timeout=1) as response:
                         serving.add(int(json.loads(response.read())["pid"]))

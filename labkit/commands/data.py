@@ -25,6 +25,11 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="do nothing when a healthy copy is already there",
     )
+    build.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing --out file even if it is not a labkit dataset",
+    )
     build.add_argument("--no-progress", action="store_true", help="no progress bar")
     build.set_defaults(func=run)
 
@@ -54,9 +59,14 @@ def _build(args: argparse.Namespace) -> int:
             _report(read_dataset(args.out), "already present, healthy")
             return 0
     progress = not args.no_progress and sys.stderr.isatty()
-    ds = build(args.size, args.seed, args.out, progress=progress)
+    ds = build(args.size, args.seed, args.out, progress=progress, force=args.force)
     _report(ds, "")
     return 0
+
+
+def rebuild_hint(path: Path, size: str | None = None, seed: int | None = None) -> str:
+    what = f"--size {size} --seed {seed}" if size is not None else "--size SIZE"
+    return f"rebuild it with `labkit data build {what} --out {path} --force`"
 
 
 def _report(ds: Any, note: str) -> None:
@@ -72,12 +82,19 @@ def _info(args: argparse.Namespace) -> int:
     from labkit.errors import DatasetError
 
     if args.path is not None:
-        ds = read_dataset(args.path)
+        try:
+            ds = read_dataset(args.path)
+        except DatasetError as exc:
+            raise DatasetError(f"{exc}; {rebuild_hint(args.path)}") from None
         print(ds)
         problem = find_problem(args.path, deep=args.verify)
         checked = "fingerprint recomputed" if args.verify else "quick check"
-        print(f"health ({checked}): {problem or 'ok'}")
-        return 0 if problem is None else 1
+        if problem is not None:
+            hint = rebuild_hint(args.path, ds.size, ds.seed)
+            print(f"labkit data: {args.path} {problem}; {hint}", file=sys.stderr)
+            return 1
+        print(f"health ({checked}): ok")
+        return 0
     folder = data_dir()
     files = sorted(folder.glob("*.sqlite"))
     print(f"data folder: {folder}")

@@ -7,6 +7,8 @@ import argparse
 import json
 from typing import Any
 
+from labkit.errors import LabkitError
+
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -24,10 +26,24 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
+def known_notebook(notebook: str) -> str:
+    """``"2"`` or ``"02"`` → ``"02"``; a notebook the course does not have is an error."""
+    from labkit.lessons import LESSON_MODULES
+
+    number = notebook.strip().zfill(2)
+    if number not in LESSON_MODULES:
+        raise LabkitError(
+            f"there is no notebook {notebook!r}: choose one of {', '.join(sorted(LESSON_MODULES))}"
+        )
+    return number
+
+
 def run(args: argparse.Namespace) -> int:
     from labkit.grading.progress_store import ProgressStore
     from labkit.grading.progress_view import progress_report
 
+    if args.notebook is not None:
+        args.notebook = known_notebook(args.notebook)
     store = ProgressStore()
     if args.reset:
         moved = store.reset()

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
+
+from labkit.errors import LabkitError
 
 
 def register(subparsers: Any) -> None:
@@ -56,9 +61,41 @@ def run(args: argparse.Namespace) -> int:
             return 1
         print(f"student notebooks in {out} match a fresh release of {solutions}")
         return 0
-    for target, released in release_all(solutions, out):
+    for target, released in release_into_place(solutions, out, release_all):
         for warning in released.warnings:
             print(f"warning: {warning}", file=sys.stderr)
         blocks = f"{released.blocks} solution block{'s' if released.blocks != 1 else ''}"
         print(f"wrote {target} ({blocks} replaced)")
     return 0
+
+
+def release_into_place(solutions: Path, out: Path, release_all: Any) -> list[tuple[Path, Any]]:
+    """Write every student notebook into a temporary folder next to ``out``, check that every
+    target can be replaced, then move them into place: all of the release or none of it."""
+    if out.exists() and not out.is_dir():
+        raise LabkitError(f"--out {out} is a file, not a folder")
+    parent = out.resolve().parent
+    if not parent.is_dir():
+        raise LabkitError(f"cannot write to {out}: {parent} is not a folder")
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name or 'out'}.release-", dir=parent))
+    except OSError as exc:
+        raise LabkitError(f"cannot write to {parent}: {exc.strerror or exc}") from None
+    try:
+        staged = release_all(solutions, staging)
+        moves = [
+            (staging / target.name, out / target.name, released) for target, released in staged
+        ]
+        for _, final, _ in moves:
+            if (final.exists() or final.is_symlink()) and not final.is_file():
+                raise LabkitError(f"cannot write {final}: it is not a regular file (a folder?)")
+        out.mkdir(parents=True, exist_ok=True)
+        for source, final, _ in moves:
+            if final.is_file() and final.read_bytes() == source.read_bytes():
+                continue  # unchanged: keep the file (and its timestamp) as it is
+            os.replace(source, final)
+        return [(final, released) for _, final, released in moves]
+    except OSError as exc:
+        raise LabkitError(f"cannot write the release into {out}: {exc.strerror or exc}") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import signal
+import sys
 import time
 from typing import Any
 
+from labkit.app.limits import DEFAULT_MAX_BODY_BYTES
 from labkit.app.runtime import RUNTIMES
 from labkit.app.toggles import DESCRIPTIONS, OPTIMIZATIONS
 
@@ -26,6 +29,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--latency-ms", type=float, default=0.0, help="simulated round trip per SQL statement"
     )
+    parser.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=DEFAULT_MAX_BODY_BYTES,
+        help=f"larger request bodies are answered 413 (default {DEFAULT_MAX_BODY_BYTES})",
+    )
     parser.add_argument("--dataset", default=None, help="SQLite file (default: the small dataset)")
     parser.add_argument(
         "--runtime",
@@ -37,9 +46,19 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
+class Stopped(Exception):
+    """SIGTERM arrived: leave the ``with`` block so the server and its files are removed."""
+
+
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise Stopped
+
+
 def run(args: argparse.Namespace) -> int:
     from labkit.app.server import LabServer
 
+    # Without a handler SIGTERM ends Python at once: no clean-up, the temp folder stays.
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     server = LabServer(
         optimize=args.optimize,
         workers=args.workers,
@@ -48,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         runtime=args.runtime,
+        max_body_bytes=args.max_body_bytes,
     )
     with server:
         print(
@@ -59,8 +79,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             while server.running:
                 time.sleep(0.5)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, Stopped):
             print("stopping", flush=True)
             return 0
-    print(f"the server exited: {server.log_tail()}")
+    print(f"labkit serve: the server exited: {server.log_tail(1)}", file=sys.stderr)
     return 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import re
 import sqlite3
 import tempfile
 import time
@@ -34,6 +35,79 @@ def check_seed(seed: object) -> int:
     return seed
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+# A temporary build: ``.<target name>.<builder pid>.<random>.tmp`` next to the target.
+TEMP_BUILD = re.compile(r"^\.(?P<target>.+?)\.(?P<pid>\d+)\.[^.]+\.tmp$")
+# Temporary builds named before the pid was part of the name: removed once surely abandoned.
+OLD_TEMP_BUILD = re.compile(r"^\..+\.sqlite\.[^.]+\.tmp$")
+OLD_TEMP_AGE_S = 3600.0
+
+
+def is_labkit_dataset(path: Path) -> bool:
+    """A regular file that labkit built (even a damaged one): safe to replace with a new build.
+
+    Only the first page is read: an SQLite header and labkit's metadata table in the schema.
+    """
+    if not path.is_file():
+        return False
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(65536)
+    except OSError:
+        return False
+    return head.startswith(SQLITE_HEADER) and b"labkit_meta" in head
+
+
+def refuse_to_overwrite(target: Path, force: bool) -> None:
+    """Replace only a labkit dataset (or, with ``force``, a regular file); never anything else."""
+    if not (target.exists() or target.is_symlink()):
+        return
+    if target.is_symlink() or not target.is_file():
+        raise DatasetError(f"{target} exists and is not a regular file: choose another --out")
+    if not force and not is_labkit_dataset(target):
+        raise DatasetError(
+            f"{target} exists and is not a labkit dataset: choose another --out, "
+            "or pass --force to replace it"
+        )
+
+
+def _builder_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # a process of another user
+    return True
+
+
+def remove_stale_builds(folder: Path) -> list[Path]:
+    """Delete temporary builds in ``folder`` whose builder process is gone (a killed build).
+
+    A build still running elsewhere keeps its file; a pid-less file from an older labkit goes
+    once it is an hour old. Returns what was removed.
+    """
+    removed: list[Path] = []
+    try:
+        candidates = list(folder.glob(".*.tmp"))
+    except OSError:
+        return removed
+    now = time.time()
+    for path in candidates:
+        match = TEMP_BUILD.match(path.name)
+        try:
+            if match is not None:
+                if _builder_alive(int(match["pid"])):
+                    continue
+            elif not OLD_TEMP_BUILD.match(path.name) or now - path.stat().st_mtime < OLD_TEMP_AGE_S:
+                continue
+            path.unlink()
+            removed.append(path)
+        except OSError:
+            continue
+    return removed
+
+
 def _target(path: str | os.PathLike[str] | None, size: str, seed: int) -> Path:
     if path is None:
         return data_dir() / dataset_filename(size, seed)
@@ -57,17 +131,28 @@ def build(
     seed: int = DEFAULT_SEED,
     path: str | os.PathLike[str] | None = None,
     progress: bool = False,
+    *,
+    force: bool = False,
 ) -> Dataset:
     """Generate the dataset and write it to ``path`` (default: ``data_dir()/<size>-<seed>.sqlite``).
 
     The file is written under a temporary name in the same folder and renamed into place, so a
     reader never sees half a database, an interrupted build leaves nothing behind, and two
-    processes building the same file at once both end with a complete one.
+    processes building the same file at once both end with a complete one. An existing file at
+    ``path`` is replaced only if it is a labkit dataset, or with ``force`` a regular file.
+    Temporary files of earlier builds that were killed are removed first.
     """
     size, seed = check_size(size), check_seed(seed)
     target = _target(path, size, seed)
+    refuse_to_overwrite(target, force)
+    remove_stale_builds(target.parent)
     started = time.perf_counter()
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent
+        )
+    except OSError as exc:
+        raise DatasetError(f"cannot write to {target.parent}: {exc.strerror or exc}") from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -208,4 +293,4 @@ def ensure(
             print(f"labkit: the {size} dataset at {target} {problem}: rebuilding it")
         else:
             print(f"labkit: building the {size} dataset (seed {seed}) at {target}")
-        return build(size, seed, target, progress=progress)
+        return build(size, seed, target, progress=progress, force=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from labkit.data.builder import build, check_seed, check_size, ensure
 from labkit.data.dataset import find_problem, open_readonly
 from labkit.data.location import data_dir, dataset_filename
 from labkit.data.schema import DEFAULT_SEED
+from labkit.data.scratch import owned_temp_file
 from labkit.errors import DatasetError
 
 _SIDE_FILES = ("-journal", "-wal", "-shm")
@@ -23,17 +23,18 @@ def fresh_copy(
 ) -> Path:
     """Copy the dataset (building it first if needed) with SQLite's backup API; return the copy.
 
-    ``dest`` defaults to a new file in the system temp folder; the caller deletes it (or use
-    ``isolated_copy``, which does). A seed other than the default whose dataset is not already
-    in the shared data folder is built straight into the copy: checks draw a fresh seed for
-    every attempt, and keeping each of those in the data folder would grow it without bound.
+    ``dest`` defaults to a new file in labkit's temp folder; the caller deletes it (or use
+    ``isolated_copy``, which does); one the caller forgot goes once its process has ended.
+    A seed other than the default whose dataset is not already in the shared data folder is
+    built straight into the copy: checks draw a fresh seed for every attempt, and keeping each
+    of those in the data folder would grow it without bound.
     """
     size, seed = check_size(size), check_seed(seed)
     shared = data_dir() / dataset_filename(size, seed)
     target = _copy_target(size, seed, dest)
     if seed != DEFAULT_SEED and find_problem(shared, size, seed) is not None:
         try:
-            build(size, seed, target)
+            build(size, seed, target, force=True)  # the copy's own file (or the caller's dest)
         except BaseException:
             remove_database(target)
             raise
@@ -57,9 +58,7 @@ def fresh_copy(
 
 def _copy_target(size: str, seed: int, dest: str | os.PathLike[str] | None) -> Path:
     if dest is None:
-        fd, name = tempfile.mkstemp(prefix=f"labkit-{size}-{seed}-", suffix=".sqlite")
-        os.close(fd)
-        target = Path(name)
+        target = owned_temp_file("copy", suffix=f"-{size}-{seed}.sqlite")
     else:
         target = Path(dest).expanduser()
         if target.is_dir():

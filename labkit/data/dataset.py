@@ -153,7 +153,9 @@ def _inspect(
 ) -> str | None:
     check = conn.execute("PRAGMA quick_check").fetchone()
     if not check or check[0] != "ok":
-        return f"failed SQLite's integrity check ({check[0] if check else 'no answer'})"
+        # quick_check reports one line per damaged page: the first says enough.
+        first = str(check[0]).strip().splitlines()[0][:120] if check else "no answer"
+        return f"failed SQLite's integrity check ({first})"
     try:
         ds = read_dataset(path)
     except DatasetError:

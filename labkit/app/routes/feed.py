@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response
 
 from labkit.app.database import Database
+from labkit.app.openapi import error_responses
 from labkit.app.state import LabState, lab_state
 
 router = APIRouter(tags=["feed"])
@@ -79,7 +80,7 @@ async def feed_eager(db: Database, country: str, limit: int) -> list[dict[str, A
     ]
 
 
-@router.get("/api/feed")
+@router.get("/api/feed", responses=error_responses(404))
 async def feed(
     state: Annotated[LabState, Depends(lab_state)],
     user_id: Annotated[int, Query(ge=1, le=2**62)],

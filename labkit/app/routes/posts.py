@@ -15,6 +15,7 @@ import orjson
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response
 
+from labkit.app.openapi import error_responses
 from labkit.app.state import LabState, lab_state
 
 router = APIRouter(tags=["posts"])
@@ -48,7 +49,7 @@ def _is_int(value: Any, minimum: int = -(2**62)) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and minimum <= value < 2**62
 
 
-@router.get("/api/posts")
+@router.get("/api/posts", responses=error_responses(400))
 async def list_posts(
     state: Annotated[LabState, Depends(lab_state)],
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size, at most 100")] = 20,

@@ -7,8 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StrictStr
 
+from labkit.app.openapi import error_responses
 from labkit.app.state import LabState, lab_state
 
 router = APIRouter(tags=["products"])
@@ -21,14 +22,28 @@ PRODUCT = (
 ProductId = Annotated[int, Path(ge=1, le=2**62)]
 
 
+def integral_float_to_int(value: Any) -> Any:
+    """JSON Schema counts ``7.0`` as an integer (a number with no fraction); booleans and
+    strings stay what they are, so the strict check below rejects them."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+JsonInteger = Annotated[StrictInt, BeforeValidator(integral_float_to_int)]
+
+
 class ProductUpdate(BaseModel):
     """Fields a client may change; anything else is rejected (422)."""
 
-    model_config = ConfigDict(extra="forbid")
+    # At least one field (the schema says so; an empty object is answered 400).
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    price_cents: int | None = Field(default=None, ge=0, le=10**9)
-    stock: int | None = Field(default=None, ge=0, le=10**9)
+    # Strict, as JSON Schema's "integer": ``false`` or ``"3"`` is not one, ``5`` is no name.
+    # Leave a field out to keep it; ``null`` is not a value (422).
+    name: StrictStr = Field(default=None, min_length=1, max_length=200)  # type: ignore[assignment]
+    price_cents: JsonInteger = Field(default=None, ge=0, le=10**9)  # type: ignore[assignment]
+    stock: JsonInteger = Field(default=None, ge=0, le=10**9)  # type: ignore[assignment]
 
 
 def product_body(row: dict[str, Any]) -> dict[str, Any]:
@@ -40,7 +55,7 @@ def cache_key(product_id: int) -> str:
     return f"product:{product_id}"
 
 
-@router.get("/api/products/{product_id}")
+@router.get("/api/products/{product_id}", responses=error_responses(404))
 async def get_product(
     state: Annotated[LabState, Depends(lab_state)], product_id: ProductId
 ) -> Response:
@@ -54,11 +69,11 @@ async def get_product(
     return state.respond(body, headers={"X-Cache": cache_status} if cache_status else None)
 
 
-@router.put("/api/products/{product_id}")
+@router.put("/api/products/{product_id}", responses=error_responses(400, 404))
 async def update_product(
     state: Annotated[LabState, Depends(lab_state)], product_id: ProductId, update: ProductUpdate
 ) -> Response:
-    changes = update.model_dump(exclude_none=True)
+    changes = update.model_dump(exclude_unset=True)
     if not changes:
         raise HTTPException(
             status_code=400, detail="nothing to update: give name, price_cents or stock"

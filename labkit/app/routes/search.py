@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.responses import Response
 
+from labkit.app.openapi import error_responses
 from labkit.app.state import LabState, lab_state
 
 router = APIRouter(tags=["search"])
@@ -19,20 +20,22 @@ def like_pattern(text: str) -> str:
 
 
 async def client_tier(state: LabState, request: Request, user_id: int | None) -> tuple[str, str]:
-    """(limiter key, tier): a known user by id, else the client address as "anonymous"."""
-    if user_id is not None:
-        tier = state.user_tiers.get(user_id)
-        if tier is None:
-            row = await state.db.fetchone("SELECT tier FROM users WHERE id = ?", (user_id,))
-            if row is None:
-                raise HTTPException(status_code=404, detail=f"no user with id {user_id}")
-            tier = state.user_tiers[user_id] = str(row["tier"])
-        return f"user:{user_id}", tier
+    """(limiter key, tier). The key is always the client's address: a user id is the caller's
+    own claim, so a new id per request must not open a new bucket. The id only picks the tier,
+    i.e. how many requests that address may make in a window."""
     host = request.client.host if request.client else "unknown"
-    return f"addr:{host}", "anonymous"
+    if user_id is None:
+        return f"addr:{host}", "anonymous"
+    tier = state.user_tiers.get(user_id)
+    if tier is None:
+        row = await state.db.fetchone("SELECT tier FROM users WHERE id = ?", (user_id,))
+        if row is None:
+            raise HTTPException(status_code=404, detail=f"no user with id {user_id}")
+        tier = state.user_tiers[user_id] = str(row["tier"])
+    return f"addr:{host}", tier
 
 
-@router.get("/api/search")
+@router.get("/api/search", responses=error_responses(404, 429))
 async def search(
     request: Request,
     state: Annotated[LabState, Depends(lab_state)],

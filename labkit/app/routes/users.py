@@ -7,6 +7,7 @@ from typing import Annotated, Final
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.responses import Response
 
+from labkit.app.openapi import error_responses
 from labkit.app.state import LabState, lab_state
 
 router = APIRouter(tags=["users"])
@@ -38,7 +39,7 @@ def user_row(row: dict[str, object]) -> dict[str, object]:
     return row
 
 
-@router.get("/api/users")
+@router.get("/api/users", responses=error_responses(400))
 async def list_users(
     state: Annotated[LabState, Depends(lab_state)],
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size, at most 100")] = 20,
@@ -58,7 +59,7 @@ async def list_users(
     )
 
 
-@router.get("/api/users/{user_id}")
+@router.get("/api/users/{user_id}", responses=error_responses(400, 404))
 async def get_user(
     state: Annotated[LabState, Depends(lab_state)],
     user_id: Annotated[int, Path(ge=1, le=2**62)],
