@@ -73,6 +73,7 @@ def several(*setups: Callable[[Path], None]) -> Callable[[Path], None]:
 
 
 SERVE = ("serve", "--dataset", "{dataset}")
+LOAD = ("loadtest", "http://127.0.0.1:9/", "--duration", "1", "--no-progress")
 CASES = [
     Case("build into /proc", ("data", "build", "--size", "tiny", "--out", "/proc/x.sqlite")),
     Case(
@@ -147,6 +148,58 @@ CASES = [
         setup=write("corrupt.sqlite", b"not a database at all " * 300),
         says="rebuild",
     ),
+    # load tests, reports and optimisation runs: refused before any load is sent
+    *(
+        Case(f"loadtest {flag} {value}", (*LOAD, flag, value), says=flag)
+        for flag, value in (
+            ("--rate", "nan"),
+            ("--rate", "-3"),
+            ("--duration", "nan"),
+            ("--duration", "inf"),
+            ("--warmup", "nan"),
+            ("--vus", "1000000000"),
+            ("--vus", "0"),
+        )
+    ),
+    Case(
+        "loadtest an endpoint on another host",
+        (*LOAD, "--endpoints", "http://example.org/api/users/1"),
+        says="example.org",
+    ),
+    Case("loadtest -o into a missing folder", (*LOAD, "-o", "{dir}/nowhere/out.json")),
+    Case("loadtest -o onto a folder", (*LOAD, "-o", "{dir}"), says="folder"),
+    Case("loadtest -o into /proc", (*LOAD, "-o", "/proc/out.json"), says="cannot write"),
+    Case("loadtest --export-k6 onto a folder", (*LOAD, "--export-k6", "{dir}"), says="folder"),
+    Case(
+        "report from a JSON list",
+        ("report", "{dir}/list.json", "{dir}/list.json", "-o", "{dir}/r.md"),
+        setup=write("list.json", b"[1, 2]"),
+        says="not a labkit load result",
+    ),
+    Case(
+        "report from JSON null",
+        ("report", "{dir}/null.json", "{dir}/null.json", "-o", "{dir}/r.md"),
+        setup=write("null.json", b"null"),
+    ),
+    Case(
+        "report from a result with wrong types",
+        ("report", "{dir}/bad.json", "{dir}/bad.json", "-o", "{dir}/r.md"),
+        setup=write("bad.json", b'{"format": 1, "endpoints": 5}'),
+    ),
+    Case(
+        "report -o onto a folder",
+        ("report", "{dir}/a.json", "{dir}/a.json", "-o", "{dir}"),
+        setup=write("a.json", b"{}"),
+        says="folder",
+    ),
+    Case(
+        "report -o empty",
+        ("report", "{dir}/a.json", "{dir}/a.json", "-o", ""),
+        setup=write("a.json", b"{}"),
+        says="file name",
+    ),
+    Case("optimize -o into /proc", ("optimize", "-o", "/proc/report.md"), says="cannot write"),
+    Case("optimize -o onto a folder", ("optimize", "-o", "{dir}"), says="folder"),
 ]
 
 
@@ -223,3 +276,23 @@ def test_bad_input_is_one_line_and_leaves_nothing(
     assert case.says in lines[0], lines[0]
     assert snapshot(folder) == before[0], "a file in the folder was changed, added or removed"
     assert without_labkit_root(snapshot(temp)) == before[1], "a temporary file was left"
+
+
+@pytest.mark.server
+def test_a_load_test_whose_requests_fail_is_not_a_measurement(tmp_path: Path) -> None:
+    output = tmp_path / "nope.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "labkit", "loadtest", "--serve", "none", "--endpoints", "/api/nope",
+         "--vus", "2", "--duration", "0.5", "--warmup", "0", "--no-progress", "-o", str(output)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert done.stderr.count("\n") == 1 and "404" in done.stderr and "--allow-errors" in done.stderr
+    assert output.is_file()  # what was measured is kept, but no speed is claimed from it
+    report = subprocess.run(
+        [sys.executable, "-m", "labkit", "report", str(output), str(output), "-o",
+         str(tmp_path / "r.md")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert report.returncode != 0 and "cannot be compared" in report.stderr
+    assert not (tmp_path / "r.md").exists()

@@ -43,13 +43,27 @@ def register(subparsers: Any) -> None:
         help="write the same load as a k6 script (k6 run SCRIPT) instead of running it; "
         "read k6's `--out json=FILE` back with `labkit report`",
     )
+    parser.add_argument(
+        "--allow-errors",
+        action="store_true",
+        help="exit 0 even when more than 5%% of requests fail (breaking-point runs)",
+    )
     parser.add_argument("--no-progress", action="store_true")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from labkit.errors import LoadError
+    from labkit.load.plan import check_warmup, choose_shape
+    from labkit.output_files import output_path
 
+    # Everything that can be wrong with the command line is found before the load starts.
+    choose_shape(args.profile, args.vus, args.duration, args.rate)
+    check_warmup(args.warmup)
+    if args.output is not None:
+        args.output = output_path(args.output, what="-o")
+    if args.export_k6 is not None:
+        args.export_k6 = output_path(args.export_k6, what="--export-k6")
     if not args.url and not args.serve:
         raise LoadError("give a URL, or --serve none|all to start a lab server")
     endpoints = args.endpoints.split(",") if args.endpoints else None
@@ -73,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _run(target: Any, endpoints: list[str] | None, args: argparse.Namespace) -> int:
+    from labkit.errors import LoadError
     from labkit.load import request_timing, run_load
     from labkit.load.runner import resolve_target
 
@@ -93,35 +108,29 @@ async def _run(target: Any, endpoints: list[str] | None, args: argparse.Namespac
     )
     print(result)
     if args.output:
-        result.to_json(args.output)
+        from labkit.output_files import write_atomically
+
+        write_atomically(args.output, result.to_json())
         print(f"saved {args.output}")
+    problem = result.failure_problem()
+    if problem and not args.allow_errors:
+        raise LoadError(f"{problem}: check the endpoints (or pass --allow-errors)")
     return 0 if result.complete else 1
 
 
 def _export_k6(url: str, endpoints: list[str] | None, args: argparse.Namespace) -> int:
-    import os
-    import tempfile
-    from pathlib import Path
-
     from labkit.load.k6 import k6_script
     from labkit.load.plan import choose_shape, resolve_target
+    from labkit.output_files import write_atomically
 
     base, paths = resolve_target(url, endpoints)
     vus, duration = choose_shape(args.profile, args.vus, args.duration, args.rate)
-    target = Path(args.export_k6)
+    target = args.export_k6
     script = k6_script(
         base, paths, vus=vus, duration=duration, rate=args.rate, warmup=args.warmup,
         name=target.name,
     )  # fmt: skip
-    # Written whole or not at all: a temporary file beside the target, then renamed.
-    fd, temporary = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".", suffix=".js")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(script)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(target, script)
     print(f"saved {target}: k6 run {target}   (or k6 run --out json=points.json {target}, then")
     print("labkit report points.json after.json: the k6 run as the baseline)")
     return 0

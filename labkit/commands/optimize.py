@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from pathlib import Path
 from typing import Any
 
 from labkit.load.endpoints import DEEP_PAGE
@@ -50,8 +49,11 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from labkit.errors import LoadError
+    from labkit.output_files import output_path
     from labkit.report.optimize import optimize
 
+    output = output_path(args.output, what="-o", create_folder=True)  # before minutes of runs
     result = asyncio.run(
         optimize(
             args.target,
@@ -66,7 +68,14 @@ def run(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
         )
     )
-    output = Path(args.output)
+    failed = [
+        (name, problem)
+        for name, run in [("baseline", result.baseline), *result.steps]
+        if (problem := run.failure_problem())
+    ]
+    if failed:
+        name, problem = failed[0]
+        raise LoadError(f"no report: in the {name} run {problem}; check --endpoints")
     saved = result.save_results(output.parent / f"{output.stem}_results")
     assert result.report is not None
     print(f"wrote {result.report.save(output)} and {len(saved)} result files in {saved[0].parent}")

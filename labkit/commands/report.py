@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from labkit.report.builder import PRIORITIES
@@ -38,29 +37,47 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--priority", choices=PRIORITIES, default="high")
     parser.add_argument("-o", "--output", default="report.md", help=".md (default) or .html")
     parser.add_argument("--no-plots", action="store_true")
+    parser.add_argument(
+        "--allow-errors",
+        action="store_true",
+        help="report runs where more than 5%% of requests failed (breaking-point runs)",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from labkit.errors import LoadError
     from labkit.load.result import LoadResult
+    from labkit.output_files import output_path
     from labkit.report import build_report
 
+    output = output_path(args.output, what="-o", create_folder=True)
+    runs = {
+        "baseline": LoadResult.from_json(args.baseline),
+        "after": LoadResult.from_json(args.after),
+    }
     steps = []
     for item in args.step:
         name, sep, path = item.partition("=")
-        if not sep:
+        if not sep or not name.strip():
             raise LoadError(f"--step wants NAME=FILE, got {item!r}")
         steps.append((name, LoadResult.from_json(path)))
+        runs[f"step {name}"] = steps[-1][1]
+    for what, result in runs.items():
+        problem = result.failure_problem()
+        if problem and not args.allow_errors:
+            raise LoadError(
+                f"the {what} run cannot be compared: {problem} (or pass --allow-errors)"
+            )
     report = build_report(
-        args.baseline,
-        args.after,
+        runs["baseline"],
+        runs["after"],
         steps=steps,
         notes=args.notes,
         priority=args.priority,
         plots=not args.no_plots,
         memory_limit_mb=args.memory_limit_mb,
     )
-    path = report.save(Path(args.output))
+    path = report.save(output)
     print(f"wrote {path}")
     return 0

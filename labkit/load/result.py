@@ -19,6 +19,9 @@ from labkit.errors import LoadError
 from labkit.load.histogram import LatencyRecorder
 
 FORMAT_VERSION = 1
+MAX_ERROR_RATE = 0.05
+"""Above this share of failed requests a result says nothing about speed: commands refuse to
+report it as a baseline, a step or a speed-up (``--allow-errors`` for breaking-point runs)."""
 OVERALL = "overall"
 
 
@@ -166,6 +169,25 @@ class LoadResult:
     def error_rate(self) -> float:
         return self.figure("error_rate")
 
+    def failure_problem(self, max_error_rate: float = MAX_ERROR_RATE) -> str | None:
+        """Why this result cannot stand for the server's speed (too many requests failed, or
+        none answered), or ``None``. A speed-up measured on failed requests means nothing."""
+        count = self.overall.count
+        if count == 0:
+            return "no request was answered"
+        rate = self.overall.errors / count
+        if rate <= max_error_rate:
+            return None
+        failing = ", ".join(
+            f"{status} ×{n}"
+            for status, n in self.overall.statuses.most_common(3)
+            if not (status.isdigit() and 200 <= int(status) < 400)
+        )
+        return (
+            f"{rate:.0%} of {count:,} requests failed ({failing}), above the "
+            f"{max_error_rate:.0%} a measurement of speed may have"
+        )
+
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows()).set_index("endpoint")
 
@@ -237,7 +259,7 @@ class LoadResult:
             data.pop("summary", None)
             data["endpoints"] = {k: EndpointLoad.from_json(v) for k, v in data["endpoints"].items()}
             return cls(**data)
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise LoadError(f"cannot read load result {path_or_text}: {exc}") from exc
 
     # ------------------------------------------------------------------ views
