@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Final
 
-OWNED: Final = re.compile(r"^(?P<kind>server|app|copy)-(?P<pid>\d+)-")
+OWNED: Final = re.compile(r"^(?P<kind>server|app|copy|lesson|check)-(?P<pid>\d+)-")
 
 
 def labkit_temp_root() -> Path:

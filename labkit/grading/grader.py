@@ -14,7 +14,6 @@ import functools
 import inspect
 import shutil
 import sys
-import tempfile
 import time
 import tracemalloc
 from collections.abc import Awaitable, Callable, Iterator
@@ -140,9 +139,11 @@ class Grader:
     def dataset(self, size: str = "tiny") -> Path:
         """A fresh isolated copy of the seeded dataset for ``g.seed``; deleted after the check."""
         from labkit.data import fresh_copy
+        from labkit.data.scratch import owned_temp_dir
 
         if self._workdir is None:
-            self._workdir = Path(tempfile.mkdtemp(prefix="labkit-check-"))
+            # labkit's temp folder: swept by the next check if this one is abandoned (timeout)
+            self._workdir = owned_temp_dir("check")
         dest = self._workdir / f"{size}-seed{self.seed}-{len(list(self._workdir.iterdir()))}.sqlite"
         # Building the dataset on first use is labkit's work, not the learner's: it does not
         # count against the check's time limit.

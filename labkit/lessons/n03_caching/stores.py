@@ -6,13 +6,13 @@ adapter encodes with orjson on the way in and decodes on the way out.
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from labkit.app.cache import SharedStore, shared_store
+from labkit.data.scratch import owned_temp_dir
 
 
 class JsonL2:
@@ -39,5 +39,5 @@ class JsonL2:
 
 def open_l2(directory: str | Path | None = None, *, ttl: float = 300.0) -> JsonL2:
     """Redis when ``LABKIT_REDIS_URL`` is set, else diskcache in ``directory`` (a temp dir)."""
-    path = Path(directory) if directory is not None else Path(tempfile.mkdtemp(prefix="l2-"))
+    path = Path(directory) if directory is not None else owned_temp_dir("lesson")
     return JsonL2(shared_store(path), ttl=ttl)
