@@ -125,6 +125,7 @@ def bwrap_command(run: RunFolder) -> list[str]:
         "--dev", "/dev",
         "--proc", "/proc",
         "--tmpfs", "/tmp",
+        *_code_under_tmp(),
         "--bind", str(run.root), str(run.root),
         "--unshare-net",
         "--unshare-pid",
@@ -135,6 +136,21 @@ def bwrap_command(run: RunFolder) -> list[str]:
         "--chdir", str(run.work),
         "--",
     ]  # fmt: skip
+
+
+def _code_under_tmp() -> list[str]:
+    """Read-only binds for the interpreter and labkit's code when they live under /tmp (a
+    fresh clone in a temporary folder), which the sandbox's private /tmp would hide."""
+    import labkit
+
+    places = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(labkit.__file__).parents[1])}
+    places |= {entry for entry in sys.path if entry}
+    binds: list[str] = []
+    for place in sorted(places):
+        path = Path(place).resolve()
+        if path.is_relative_to("/tmp") and path != Path("/tmp") and path.exists():
+            binds += ["--ro-bind", str(path), str(path)]
+    return binds
 
 
 @cache
