@@ -13,6 +13,7 @@ import os
 import secrets
 import shutil
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ import nbformat
 import pytest
 
 from labkit.app.server import free_port
-from tests.jupyter_servers import CHROMIUM_ARGS, chromium, server_process
+from tests.jupyter_servers import CHROMIUM_ARGS, chromium, server_process, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 BROWSER = chromium()
@@ -104,18 +105,41 @@ def run_all(lab: Lab, name: str, shots: Path) -> tuple[nbformat.NotebookNode, st
             page.wait_for_selector(
                 ".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000
             )
+            wait_until(lambda: kernel_idle(lab, name), timeout=90, what="the notebook's kernel")
             run_all_cells(page)
             try:
                 page.wait_for_function(FINISHED, timeout=240_000, polling=500)
             finally:
                 page.screenshot(path=str(shots / f"{Path(name).stem}.png"), full_page=True)
             page.keyboard.press("Control+s")
-            page.wait_for_timeout(1500)
+            # The save is asynchronous: read the file once it holds this run's outputs.
+            wait_until(lambda: saved_with_outputs(lab.root / name), timeout=60, what="the save")
             page.screenshot(path=str(shots / f"{Path(name).stem}.png"), full_page=True)
             text = page.inner_text(".jp-Notebook")
         finally:
             browser.close()
     return nbformat.read(lab.root / name, as_version=4), text
+
+
+def kernel_idle(lab: Lab, name: str) -> bool:
+    """The notebook's kernel has started and is idle (asked of the server, not the page)."""
+    try:
+        with urllib.request.urlopen(f"{lab.url}/api/sessions?token={lab.token}", timeout=5) as r:
+            sessions = json.load(r)
+    except OSError:
+        return False
+    return any(
+        s.get("path") == name and (s.get("kernel") or {}).get("execution_state") == "idle"
+        for s in sessions
+    )
+
+
+def saved_with_outputs(path: Path) -> bool:
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception:  # caught mid-write
+        return False
+    return all(c.get("execution_count") for c in nb.cells if c.cell_type == "code")
 
 
 def run_all_cells(page: Any) -> None:
@@ -124,7 +148,7 @@ def run_all_cells(page: Any) -> None:
         page.get_by_role("menuitem", name="Run", exact=True).click()
         page.get_by_text("Run All Cells", exact=True).click()
         try:
-            page.wait_for_function(STARTED, timeout=20_000, polling=250)
+            page.wait_for_function(STARTED, timeout=45_000, polling=250)
             return
         except playwright_api.TimeoutError:
             page.keyboard.press("Escape")
