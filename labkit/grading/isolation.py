@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import hashlib
 import os
 import shutil
 import signal
@@ -75,14 +76,42 @@ class RunFolder:
     def kernel(self) -> Path:
         return self.root / "kernel"
 
+    @property
+    def sockets(self) -> Path:
+        """Where the kernel's Unix sockets are named: the kernel folder, or a short link to it
+        in /tmp when its path would pass the ~107-byte limit of a socket address (a deep TMPDIR
+        such as pytest's gives "File name too long")."""
+        if len(str(self.kernel)) <= _SOCKET_FOLDER_LIMIT:
+            return self.kernel
+        digest = hashlib.sha1(str(self.root).encode()).hexdigest()[:12]
+        return Path("/tmp") / f"labkit-k-{digest}"
+
     def create(self, notebook_name: str, notebook_bytes: bytes, datasets: Sequence[Path]) -> Path:
         for folder in (self.work, self.home, self.labkit_home, self.data, self.kernel):
             folder.mkdir(parents=True, exist_ok=True)
+        if self.sockets != self.kernel:
+            for old in self.sockets.parent.glob("labkit-k-*"):  # links of runs that were killed
+                if old.is_symlink() and not old.exists():
+                    with contextlib.suppress(OSError):
+                        old.unlink()
+            with contextlib.suppress(FileNotFoundError):
+                self.sockets.unlink()
+            self.sockets.symlink_to(self.kernel, target_is_directory=True)
         notebook = self.work / notebook_name
         notebook.write_bytes(notebook_bytes)
         for dataset in datasets:
             shutil.copyfile(dataset, self.data / dataset.name)  # a copy: never the instructor's
         return notebook
+
+    def remove_links(self) -> None:
+        """Remove the short socket link (the run folder itself is removed by its owner)."""
+        if self.sockets != self.kernel and self.sockets.is_symlink():
+            with contextlib.suppress(OSError):
+                self.sockets.unlink()
+
+
+# A socket address holds ~107 bytes; the kernel adds "/k-NN" to the folder.
+_SOCKET_FOLDER_LIMIT = 90
 
 
 def instructor_datasets() -> list[Path]:
@@ -126,6 +155,7 @@ def bwrap_command(run: RunFolder) -> list[str]:
         "--proc", "/proc",
         "--tmpfs", "/tmp",
         *_code_under_tmp(),
+        *(["--symlink", str(run.kernel), str(run.sockets)] if run.sockets != run.kernel else []),
         "--bind", str(run.root), str(run.root),
         "--unshare-net",
         "--unshare-pid",

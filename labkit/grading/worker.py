@@ -181,7 +181,7 @@ class _SandboxedKernelManager:
         # Unix sockets inside the run folder: reachable from a sandbox with no network.
         manager = Manager(
             transport="ipc",
-            ip=str(run.kernel / "k"),
+            ip=str(run.sockets / "k"),
             connection_file=str(run.kernel / "connection.json"),
         )
         return manager
@@ -257,6 +257,7 @@ def run_job(job: Job) -> dict[str, Any]:
             status, detail = FAILED_TO_START, f"{type(exc).__name__}: {exc}".splitlines()[0]
         finally:
             killed = kill_survivors(job.marker, descendants_of=os.getpid() if subreaper else None)
+            run.remove_links()
         if killed:
             notes.append(f"{killed} process(es) left behind by the notebook were killed")
         verdicts, rejected = read_verdicts(nb, grading)
