@@ -60,3 +60,20 @@ def test_cli_help_runs() -> None:
     )
     for name in cli.COMMANDS:
         assert name in out.stdout
+
+
+def test_the_command_line_starts_light() -> None:
+    """`labkit --help` imports neither pandas, aiohttp, FastAPI nor matplotlib."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, contextlib, io\n"
+        "from labkit.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        "    main(['--help'])\n"
+        "heavy = ('pandas', 'aiohttp', 'fastapi', 'matplotlib')\n"
+        "print(' '.join(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""

@@ -6,21 +6,24 @@
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from labkit.app.factory import create_app
 from labkit.app.toggles import DESCRIPTIONS, OPTIMIZATIONS, Toggles
 
 if TYPE_CHECKING:  # pragma: no cover
+    from labkit.app.factory import create_app
     from labkit.app.server import LabServer
 
 __all__ = ["DESCRIPTIONS", "OPTIMIZATIONS", "LabServer", "Toggles", "create_app"]
 
+# FastAPI (the app) and psutil (the server runner) load on first use, so light modules of this
+# package (runtime, toggles) — and `labkit --help` — do not pay for them.
+_LAZY = {"create_app": "labkit.app.factory", "LabServer": "labkit.app.server"}
+
 
 def __getattr__(name: str) -> Any:
-    # The server runner pulls in psutil and subprocess handling: load it on first use.
-    if name == "LabServer":
-        from labkit.app.server import LabServer
-
-        return LabServer
-    raise AttributeError(f"module 'labkit.app' has no attribute {name!r}")
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'labkit.app' has no attribute {name!r}")
+    return getattr(import_module(module), name)

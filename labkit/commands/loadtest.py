@@ -6,7 +6,7 @@ import argparse
 import asyncio
 from typing import Any
 
-from labkit.load.runner import PROFILES
+from labkit.load.plan import PROFILES
 
 
 def register(subparsers: Any) -> None:

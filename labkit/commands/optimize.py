@@ -7,9 +7,8 @@ import asyncio
 from typing import Any
 
 from labkit.load.endpoints import DEEP_PAGE
-from labkit.load.runner import PROFILES
-from labkit.report.builder import PRIORITIES
-from labkit.report.optimize import TARGETS
+from labkit.load.plan import PROFILES
+from labkit.report.choices import PRIORITIES, TARGETS
 
 
 def register(subparsers: Any) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from labkit.report.builder import PRIORITIES
+from labkit.report.choices import PRIORITIES
 
 
 def register(subparsers: Any) -> None:

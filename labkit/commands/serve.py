@@ -8,7 +8,6 @@ import sys
 import time
 from typing import Any
 
-from labkit.app.limits import DEFAULT_MAX_BODY_BYTES
 from labkit.app.runtime import RUNTIMES
 from labkit.app.toggles import DESCRIPTIONS, OPTIMIZATIONS
 
@@ -32,8 +31,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--max-body-bytes",
         type=int,
-        default=DEFAULT_MAX_BODY_BYTES,
-        help=f"larger request bodies are answered 413 (default {DEFAULT_MAX_BODY_BYTES})",
+        default=None,
+        help="larger request bodies are answered 413 (default: the lab API's limit, 1 MiB)",
     )
     parser.add_argument("--dataset", default=None, help="SQLite file (default: the small dataset)")
     parser.add_argument(
@@ -67,20 +66,20 @@ def run(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         runtime=args.runtime,
-        max_body_bytes=args.max_body_bytes,
+        **({} if args.max_body_bytes is None else {"max_body_bytes": args.max_body_bytes}),
     )
-    with server:
-        print(
-            f"lab API on {server.url} (optimize: {server.toggles.label}, workers: "
-            f"{server.workers}, runtime: {server.runtime}); docs at {server.url}/docs "
-            "— Ctrl-C to stop",
-            flush=True,
-        )
-        try:
+    try:
+        with server:  # leaving it, however, stops the server and removes its files
+            print(
+                f"lab API on {server.url} (optimize: {server.toggles.label}, workers: "
+                f"{server.workers}, runtime: {server.runtime}); docs at {server.url}/docs "
+                "— Ctrl-C to stop",
+                flush=True,
+            )
             while server.running:
                 time.sleep(0.5)
-        except (KeyboardInterrupt, Stopped):
-            print("stopping", flush=True)
-            return 0
+    except (KeyboardInterrupt, Stopped):  # at any moment, even while starting or printing
+        print("stopping", flush=True)
+        return 0
     print(f"labkit serve: the server exited: {server.log_tail(1)}", file=sys.stderr)
     return 1

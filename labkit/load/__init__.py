@@ -7,10 +7,39 @@
 
 from __future__ import annotations
 
-from labkit.load.breaking import BreakingPoint, breaking_point
-from labkit.load.phases import RequestTiming, parse_server_timing, request_timing
-from labkit.load.result import EndpointLoad, LoadResult
-from labkit.load.runner import DEFAULT_ENDPOINTS, PROFILES, run_load, run_load_sync
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from labkit.load.breaking import BreakingPoint, breaking_point
+    from labkit.load.phases import RequestTiming, parse_server_timing, request_timing
+    from labkit.load.plan import DEFAULT_ENDPOINTS, PROFILES
+    from labkit.load.result import EndpointLoad, LoadResult
+    from labkit.load.runner import run_load, run_load_sync
+
+# aiohttp and pandas load on first use: `labkit --help` and the light modules of this package
+# (plan, k6) do not pay for them.
+_LAZY = {
+    "BreakingPoint": "labkit.load.breaking",
+    "breaking_point": "labkit.load.breaking",
+    "RequestTiming": "labkit.load.phases",
+    "parse_server_timing": "labkit.load.phases",
+    "request_timing": "labkit.load.phases",
+    "DEFAULT_ENDPOINTS": "labkit.load.plan",
+    "PROFILES": "labkit.load.plan",
+    "EndpointLoad": "labkit.load.result",
+    "LoadResult": "labkit.load.result",
+    "run_load": "labkit.load.runner",
+    "run_load_sync": "labkit.load.runner",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'labkit.load' has no attribute {name!r}")
+    return getattr(import_module(module), name)
+
 
 __all__ = [
     "DEFAULT_ENDPOINTS",

@@ -13,11 +13,13 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qsl, urlsplit
 
 from labkit.errors import LoadError
-from labkit.load.result import LoadResult
+
+if TYPE_CHECKING:  # pragma: no cover
+    from labkit.load.result import LoadResult
 
 DEEP_PAGE: Final = 5_000  # how far into the posts a client has paged
 POSTS_PATH: Final = "/api/posts"

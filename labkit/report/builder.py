@@ -17,6 +17,7 @@ from labkit.load.interleaved import InterleavedComparison
 from labkit.load.result import LoadResult
 from labkit.report.blocks import Block, Heading, to_html, to_markdown
 from labkit.report.charts import charts
+from labkit.report.choices import PRIORITIES
 from labkit.report.claims import Claim
 from labkit.report.document import Report
 from labkit.report.formatting import change, ms, pct, rps
@@ -53,7 +54,6 @@ __all__ = [
     "rps",
 ]
 
-PRIORITIES: Final = ("low", "medium", "high", "critical")
 SECTIONS: Final = (
     "Context",
     "Executive summary",

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from labkit.app.toggles import OPTIMIZATIONS
 from labkit.errors import LoadError
 from labkit.load.endpoints import CORE_ENDPOINTS, DEEP_PAGE
 from labkit.load.interleaved import InterleavedComparison
@@ -16,14 +15,8 @@ from labkit.load.plan import choose_shape
 from labkit.load.result import LoadResult
 from labkit.load.steps import measure_steps
 from labkit.report.builder import Report, build_report
+from labkit.report.choices import TARGETS
 
-TARGETS: Final[dict[str, tuple[str, ...]]] = {
-    "algorithms": ("eager_loading", "indexes", "keyset"),
-    "api": ("eager_loading", "indexes", "keyset", "fast_json", "compression", "streaming"),
-    "caching": ("cache", "dedupe"),
-    "concurrency": ("dedupe", "streaming", "rate_limit"),
-    "all": OPTIMIZATIONS,
-}
 # Every endpoint but the rate-limited search, whose 429s would read as errors; add it with
 # endpoints=[...] to see what the limiter does to a single heavy client. The posts page is
 # requested ``depth`` posts in (see labkit.load.endpoints): on a first page keyset pagination
