@@ -17,8 +17,8 @@ from labkit.grading.gradebook import (
     Row,
     load_report,
     merge_reports,
-    write_atomically,
 )
+from labkit.output_files import write_atomically
 
 
 def run(student: str, *verdicts: tuple[str, str, str]) -> NotebookRun:

@@ -11,8 +11,6 @@ import csv
 import html
 import io
 import json
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -21,6 +19,7 @@ from typing import Any
 
 from labkit.errors import GradingError
 from labkit.grading.result import NOT_RUN, NOT_YET, PASSED
+from labkit.output_files import write_atomically
 
 FORMAT = "labkit-check/2"
 
@@ -247,19 +246,6 @@ def _general(message: str) -> str:
     return re.sub(r"\d[\d,.]*", "N", message)[:200]
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Readers see the old file or the new one, never half of either."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or Path("."))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def load_report(path: Path) -> BatchReport:
     """A report back from the JSON ``labkit check --json`` wrote."""
     try:
@@ -322,5 +308,4 @@ __all__ = [
     "Row",
     "load_report",
     "merge_reports",
-    "write_atomically",
 ]

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from labkit.grading import Grader
 
 
-# marked under @asynccontextmanager: marking its wrapper would mark contextlib's shared helper
+# marked under @asynccontextmanager, on the function labkit wrote (either order is recognised)
 @asynccontextmanager
 @reference_answer
 async def transaction_reference(db: Any) -> AsyncIterator[Any]:

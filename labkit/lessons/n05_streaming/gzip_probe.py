@@ -9,7 +9,6 @@ flushing the compressor every time).
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import zlib
 from collections.abc import AsyncIterator
@@ -19,6 +18,8 @@ import starlette
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import StreamingResponse
 from starlette.types import Message, Receive, Scope, Send
+
+from labkit.lessons.n05_streaming.middleware_kit import asgi_get
 
 
 @dataclass(frozen=True)
@@ -50,38 +51,26 @@ async def probe_gzip_streaming(chunks: list[bytes], compresslevel: int = 9) -> G
         await StreamingResponse(body(), media_type="application/x-ndjson")(scope, receive, send)
 
     app = GZipMiddleware(endpoint, minimum_size=500, compresslevel=compresslevel)
-    sent: list[tuple[int, bytes]] = []
+    produced_at: list[int] = []  # chunks produced when each compressed message left
 
-    requested = False
+    async def watched(scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_and_note(message: Message) -> None:
+            if message["type"] == "http.response.body" and message.get("body"):
+                produced_at.append(produced)
+            await send(message)
 
-    async def receive() -> Message:
-        nonlocal requested
-        if not requested:
-            requested = True
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await asyncio.Event().wait()  # the client never disconnects; the app cancels this wait
-        return {"type": "http.disconnect"}
+        await app(scope, receive, send_and_note)
 
-    async def send(message: Message) -> None:
-        if message["type"] == "http.response.body" and message.get("body"):
-            sent.append((produced, message["body"]))
-
-    scope: Scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-        "scheme": "http", "path": "/export", "raw_path": b"/export", "query_string": b"",
-        "root_path": "", "headers": [(b"accept-encoding", b"gzip")],
-        "client": ("127.0.0.1", 50000), "server": ("lab", 80),
-    }  # fmt: skip
-    await app(scope, receive, send)
-    streamed = b"".join(part for _, part in sent)
+    _, _, parts = await asgi_get(watched, "/export", {"accept-encoding": "gzip"})
+    streamed = b"".join(parts)
     raw = b"".join(chunks)
     assert gzip.decompress(streamed) == raw, "the compressed stream does not decode"
     whole = zlib.compressobj(compresslevel, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
     return GzipStreamProbe(
         starlette_version=starlette.__version__,
         chunks_produced=len(chunks),
-        body_messages=len(sent),
-        produced_at_first_message=sent[0][0] if sent else 0,
+        body_messages=len(parts),
+        produced_at_first_message=produced_at[0] if produced_at else 0,
         streamed_bytes=len(streamed),
         whole_body_gzip_bytes=len(whole.compress(raw) + whole.flush()),
         raw_bytes=len(raw),
