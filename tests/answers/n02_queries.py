@@ -1391,37 +1391,27 @@ async def run_with_budget_first_call_stops(db: Any, sql: str, params: Any, max_s
 
 async def run_with_budget_left_installed(db: Any, sql: str, params: Any, max_steps: int):
     """Never takes the handler off: every later query on the connection stays limited."""
-    steps = [0]
-
-    def over() -> int:
-        steps[0] += 100
-        return int(steps[0] > max_steps)
-
-    await db.set_progress_handler(over, 100)
+    budget = StepBudget(max_steps)
+    await db.set_progress_handler(budget, budget.every)
     try:
         return list(await db.execute_fetchall(sql, params))
     except sqlite3.OperationalError:
-        if steps[0] > max_steps:
+        if budget.stopped:
             raise TimeoutError("over budget") from None
         raise
 
 
 async def run_with_budget_removed_on_success(db: Any, sql: str, params: Any, max_steps: int):
     """Takes the handler off only when the statement succeeds (no finally)."""
-    steps = [0]
-
-    def over() -> int:
-        steps[0] += 100
-        return int(steps[0] > max_steps)
-
-    await db.set_progress_handler(over, 100)
+    budget = StepBudget(max_steps)
+    await db.set_progress_handler(budget, budget.every)
     try:
         rows = list(await db.execute_fetchall(sql, params))
     except sqlite3.OperationalError:
-        if steps[0] > max_steps:
+        if budget.stopped:
             raise TimeoutError("over budget") from None
         raise
-    await db.set_progress_handler(None, 100)
+    await db.set_progress_handler(None, budget.every)
     return rows
 
 
@@ -1444,34 +1434,24 @@ async def run_with_budget_counts_calls(db: Any, sql: str, params: Any, max_steps
 
 async def run_with_budget_sqlite_error(db: Any, sql: str, params: Any, max_steps: int):
     """Stops the statement but lets SQLite's OperationalError('interrupted') out."""
-    steps = [0]
-
-    def over() -> int:
-        steps[0] += 100
-        return int(steps[0] > max_steps)
-
-    await db.set_progress_handler(over, 100)
+    budget = StepBudget(max_steps)
+    await db.set_progress_handler(budget, budget.every)
     try:
         return list(await db.execute_fetchall(sql, params))
     finally:
-        await db.set_progress_handler(None, 100)
+        await db.set_progress_handler(None, budget.every)
 
 
 async def run_with_budget_every_error(db: Any, sql: str, params: Any, max_steps: int):
     """Calls every SQLite error a timeout (a missing table too)."""
-    steps = [0]
-
-    def over() -> int:
-        steps[0] += 100
-        return int(steps[0] > max_steps)
-
-    await db.set_progress_handler(over, 100)
+    budget = StepBudget(max_steps)
+    await db.set_progress_handler(budget, budget.every)
     try:
         return list(await db.execute_fetchall(sql, params))
     except sqlite3.Error:
         raise TimeoutError("query timed out") from None
     finally:
-        await db.set_progress_handler(None, 100)
+        await db.set_progress_handler(None, budget.every)
 
 
 _STEPS_SO_FAR = [0]
