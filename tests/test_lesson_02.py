@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -363,13 +364,16 @@ def _labkit_references() -> list[tuple[str, object]]:
         pagination,
         partial_index,
         pooling,
+        query_budget,
         slow_log,
+        statement_budget,
         transactions,
         writes,
     )
 
     return [
         ("02.n_plus_one", n_plus_one.users_with_posts_join),
+        ("02.statement_budget_test", statement_budget.statement_budget_test_reference),
         ("02.latest_posts", latest_posts.latest_posts_window),
         ("02.select_fields", fields.list_users_reference),
         ("02.index", indexes.add_comment_index_reference),
@@ -379,6 +383,7 @@ def _labkit_references() -> list[tuple[str, object]]:
         ("02.batch_insert", writes.insert_comments_batched),
         ("02.pool_release", pooling.profile_page_reference),
         ("02.fail_fast", pooling.profile_or_busy_reference),
+        ("02.query_timeout", query_budget.run_with_budget_reference),
         ("02.transaction", transactions.transaction_reference),
         ("02.slow_query_log", slow_log.slow_queries_reference),
     ]
@@ -407,3 +412,94 @@ def test_an_asynccontextmanager_answer_is_not_mistaken_for_the_reference() -> No
         yield db
 
     assert same_code_as_reference(transaction) is None
+
+
+# ---- 02.statement_budget_test: the loaders handed to the learner's test --------------------------
+def test_every_loader_reaches_the_test_under_one_name_and_code() -> None:
+    """A test cannot tell the versions apart by name or code: it has to run them."""
+    from labkit.lessons.n02_queries.statement_budget import VERSIONS, handed_to_test
+
+    handed = [handed_to_test(v.load, []) for v in VERSIONS]
+    assert {f.__qualname__ for f in handed} == {handed[0].__qualname__}
+    assert {f.__code__ for f in handed} == {handed[0].__code__}
+
+
+def test_each_loader_sends_what_its_label_says() -> None:
+    """Counted on the tiny dataset with two users without posts: only the correct ones fit."""
+    from labkit.data import fresh_copy
+    from labkit.db import connect, statement_log
+    from labkit.lessons.n02_queries.n_plus_one import add_user_without_posts
+    from labkit.lessons.n02_queries.statement_budget import CHUNK, VERSIONS
+
+    async def scenario(path: Path) -> tuple[list[int], dict[str, tuple[int, list[int]]]]:
+        async with connect(path) as db:
+            quiet = [await add_user_without_posts(db) for _ in range(2)]
+            ids = [*range(1, 24), *quiet]
+            found = {}
+            for version in VERSIONS:
+                with statement_log(db) as log:
+                    page = await version.load(db, ids)
+                found[version.label] = (log.count, [user["id"] for user in page])
+            return ids, found
+
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(fresh_copy(size="tiny", seed=3, dest=Path(tmp) / "t.sqlite"))
+        ids, found = run(scenario(copy))
+    counts = {label: count for label, (count, _) in found.items()}
+    assert counts == {
+        "a LEFT JOIN": 1,
+        "an IN (...) batch": 2,
+        "the N+1 loop": 1 + len(ids),
+        "the batch plus a COUNT": 3,
+        f"posts in chunks of {CHUNK} users": 1 + -(-len(ids) // CHUNK),
+        "a second look per user without posts": 2 + 2,
+        "an INNER JOIN": 1,
+    }
+    pages = {label: page for label, (_, page) in found.items()}
+    assert all(page == ids for label, page in pages.items() if label != "an INNER JOIN")
+    assert pages["an INNER JOIN"] == ids[:-2]
+
+
+# ---- 02.query_timeout: what the check relies on in SQLite ----------------------------------------
+def test_a_handler_that_stops_at_its_first_call_stops_a_rerun_early() -> None:
+    """SQLite counts a statement's steps over its lifetime and sqlite3 reuses the prepared
+    statement: the first handler call of a second run comes early. The check's trap for the
+    ``lambda: 1`` answer stands on this."""
+    from labkit.lessons.n02_queries.query_budget import COUNT_TO
+
+    counting = sqlite3.connect(":memory:")
+    counted = [0]
+
+    def tick() -> int:
+        counted[0] += 1
+        return 0
+
+    counting.set_progress_handler(tick, 1)
+    counting.execute(COUNT_TO, (500,)).fetchall()
+    budget = int(counted[0] / 0.7)  # the query needs 70% of it
+    con = sqlite3.connect(":memory:")  # its statement never ran before
+    runs = []
+    for _ in range(2):
+        con.set_progress_handler(lambda: 1, budget)
+        try:
+            con.execute(COUNT_TO, (500,)).fetchall()
+            runs.append("finished")
+        except sqlite3.OperationalError:
+            runs.append("interrupted")
+        con.set_progress_handler(None, budget)
+    assert runs == ["finished", "interrupted"]
+
+
+def test_the_step_meter_counts_what_a_budget_reaches(tmp_path: Path) -> None:
+    from labkit.lessons.n02_queries.query_budget import StepMeter
+
+    path = tmp_path / "empty.sqlite"
+    sqlite3.connect(path).close()
+    meter = StepMeter(path)
+    try:
+        few, more = meter.runaway_rows_within(2_000), meter.runaway_rows_within(20_000)
+        steps, rows = meter.run("SELECT 1", ())
+    finally:
+        meter.close()
+    assert 0 < few < more <= 10 * few + 10
+    assert rows == [(1,)] and steps > 0

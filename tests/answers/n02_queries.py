@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import base64
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
+from labkit.db import statement_log
 from labkit.lessons.n02_queries.fields import PUBLIC_USER_FIELDS
 from labkit.lessons.n02_queries.n_plus_one import users_with_posts_n_plus_one
 from labkit.lessons.n02_queries.pagination import list_posts_offset
+from labkit.lessons.n02_queries.statement_budget import users_with_posts_inner_join
 from labkit.lessons.n02_queries.writes import INSERT_COMMENT, insert_comments_per_row
 from tests.answers import Case
 
@@ -130,23 +132,6 @@ async def users_with_posts_memo_by_length(db: Any, user_ids: Sequence[int]) -> l
     if len(user_ids) not in _BY_LENGTH:
         _BY_LENGTH[len(user_ids)] = await users_with_posts_solution(db, user_ids)
     return _BY_LENGTH[len(user_ids)]
-
-
-# ---- 02.n_plus_one -------------------------------------------------------------------------------
-async def users_with_posts_inner_join(db: Any, user_ids: Sequence[int]) -> list[dict[str, Any]]:
-    """One statement, but an INNER JOIN drops users who have no posts."""
-    marks = ", ".join("?" * len(user_ids))
-    sql = (
-        "SELECT u.id, u.name, p.id, p.title FROM users u JOIN posts p ON p.author_id = u.id "
-        f"WHERE u.id IN ({marks}) ORDER BY p.id"
-    )
-    by_user: dict[int, dict[str, Any]] = {}
-    async with db.execute(sql, list(user_ids)) as cur:
-        for uid, name, post_id, title in await cur.fetchall():
-            by_user.setdefault(uid, {"id": uid, "name": name, "posts": []})["posts"].append(
-                {"id": post_id, "title": title}
-            )
-    return [by_user[uid] for uid in user_ids if uid in by_user]
 
 
 _SNAPSHOT: dict[int, dict[str, Any]] = {}
@@ -1105,5 +1090,436 @@ CASES["02.fail_fast"] = Case(
         "every_error_is_busy": (profile_or_busy_catches_everything,),
         "guesses_from_stats": (profile_or_busy_guesses_from_stats,),
         "retries_until_free": (profile_or_busy_retries,),
+    },
+)
+
+
+# ---- 02.statement_budget_test --------------------------------------------------------------------
+# Each answer is a test: given the loader under test, a connection and a page of user ids, it
+# returns when the loader is fine and raises AssertionError when it is not.
+@contextmanager
+def assert_max_statements(db: Any, budget: int) -> Iterator[Any]:
+    """The solution notebook's helper, like Django's assertNumQueries."""
+    with statement_log(db) as log:
+        yield log
+    assert log.count <= budget, f"{log.count} statements, budget {budget}:\n{log}"
+
+
+async def budget_test_solution(users_with_posts: Any, db: Any, user_ids: Sequence[int]) -> None:
+    """The solution notebook's answer."""
+    with assert_max_statements(db, 2):
+        page = await users_with_posts(db, user_ids)
+    assert [user["id"] for user in page] == list(user_ids), "users lost or out of order"
+
+
+async def budget_test_plain_log(users_with_posts: Any, db: Any, user_ids: Sequence[int]) -> None:
+    """A different correct answer: the log inline, the page checked by length and ids."""
+    with statement_log(db) as log:
+        page = await users_with_posts(db, list(user_ids))
+    assert len(log) <= 2
+    assert len(page) == len(user_ids)
+    assert {u["id"] for u in page} == set(user_ids)
+    assert [u["id"] for u in page] == list(user_ids)
+
+
+@asynccontextmanager
+async def counted_by_trace(db: Any) -> AsyncIterator[list[str]]:
+    """A counter of its own: SQLite's trace callback, no labkit helper."""
+    seen: list[str] = []
+    await db.set_trace_callback(seen.append)
+    try:
+        yield seen
+    finally:
+        await db.set_trace_callback(None)
+
+
+async def budget_test_own_trace(users_with_posts: Any, db: Any, user_ids: Sequence[int]) -> None:
+    """A different correct answer: counts with its own trace callback."""
+    async with counted_by_trace(db) as seen:
+        page = await users_with_posts(db, user_ids)
+    assert len(seen) <= 2, seen
+    assert [user["id"] for user in page] == list(user_ids)
+
+
+async def budget_test_slow_oracle(users_with_posts: Any, db: Any, user_ids: Sequence[int]) -> None:
+    """A different correct answer: the page must equal the slow N+1 loop's (an oracle)."""
+    expected = await users_with_posts_n_plus_one(db, user_ids)
+    with statement_log(db) as log:
+        page = await users_with_posts(db, user_ids)
+    assert log.count <= 2
+    assert page == expected
+
+
+async def budget_test_asserts_nothing(users_with_posts: Any, db: Any, user_ids: Sequence[int]):
+    await users_with_posts(db, user_ids)
+    assert True
+
+
+async def budget_test_length_only(users_with_posts: Any, db: Any, user_ids: Sequence[int]):
+    """Asserts on the result's size, never on the statements."""
+    page = await users_with_posts(db, user_ids)
+    assert len(page) == len(user_ids)
+
+
+async def budget_test_loose(users_with_posts: Any, db: Any, user_ids: Sequence[int]) -> None:
+    """A budget of 10: 'surely an N+1 sends more than that'."""
+    with statement_log(db) as log:
+        page = await users_with_posts(db, user_ids)
+    assert log.count <= 10
+    assert [user["id"] for user in page] == list(user_ids)
+
+
+async def budget_test_per_user(users_with_posts: Any, db: Any, user_ids: Sequence[int]) -> None:
+    """Fewer statements than users: catches the N+1 loop, not the extra query."""
+    with statement_log(db) as log:
+        page = await users_with_posts(db, user_ids)
+    assert log.count < len(user_ids)
+    assert [user["id"] for user in page] == list(user_ids)
+
+
+async def budget_test_exactly_two(users_with_posts: Any, db: Any, user_ids: Sequence[int]):
+    """The count the notebook's fix sent, as an equality: a JOIN's 1 statement fails it."""
+    with statement_log(db) as log:
+        page = await users_with_posts(db, user_ids)
+    assert log.count == 2
+    assert [user["id"] for user in page] == list(user_ids)
+
+
+async def budget_test_count_only(users_with_posts: Any, db: Any, user_ids: Sequence[int]):
+    """The budget alone: a loader that drops users passes."""
+    with statement_log(db) as log:
+        await users_with_posts(db, user_ids)
+    assert log.count <= 2
+
+
+async def budget_test_one_user(users_with_posts: Any, db: Any, user_ids: Sequence[int]) -> None:
+    """Its own tiny fixture: one user, for which N+1 sends 2 statements."""
+    with statement_log(db) as log:
+        page = await users_with_posts(db, list(user_ids)[:1])
+    assert log.count <= 2
+    assert [user["id"] for user in page] == list(user_ids)[:1]
+
+
+async def budget_test_catches_itself(users_with_posts: Any, db: Any, user_ids: Sequence[int]):
+    """Catches its own AssertionError to print it: the runner never sees a failure."""
+    with statement_log(db) as log:
+        page = await users_with_posts(db, user_ids)
+    try:
+        assert log.count <= 2, f"{log.count} statements"
+        assert [user["id"] for user in page] == list(user_ids)
+    except AssertionError as exc:
+        print("budget exceeded:", exc)
+
+
+async def budget_test_patches_the_log(users_with_posts: Any, db: Any, user_ids: Sequence[int]):
+    """Counts only the posts queries, by patching labkit's log class."""
+    from labkit.db import statements
+
+    statements.StatementLog._keep = lambda self, s: " posts " in s.sql  # type: ignore[method-assign]
+    with statement_log(db) as log:
+        page = await users_with_posts(db, user_ids)
+    assert log.count <= 1
+    assert [user["id"] for user in page] == list(user_ids)
+
+
+async def budget_test_reference_oracle(users_with_posts: Any, db: Any, user_ids: Sequence[int]):
+    """Compares with labkit's reference JOIN: a reference answer called from the answer."""
+    from labkit.lessons.n02_queries.n_plus_one import users_with_posts_join
+
+    expected = await users_with_posts_join(db, user_ids)
+    with statement_log(db) as log:
+        page = await users_with_posts(db, user_ids)
+    assert log.count <= 2
+    assert page == expected
+
+
+def budget_test_snapshot() -> tuple[Any]:
+    """Snapshot testing: the first run's count becomes the expected count of every later run."""
+    first: list[int] = []
+
+    async def budget_test(users_with_posts: Any, db: Any, user_ids: Sequence[int]) -> None:
+        with statement_log(db) as log:
+            page = await users_with_posts(db, user_ids)
+        first.append(log.count)
+        assert log.count == first[0]
+        assert [user["id"] for user in page] == list(user_ids)
+
+    return (budget_test,)
+
+
+async def budget_test_hard_coded_length(users_with_posts: Any, db: Any, user_ids: Sequence[int]):
+    """The page size one run showed, typed in."""
+    with statement_log(db) as log:
+        page = await users_with_posts(db, user_ids)
+    assert log.count <= 2
+    assert len(page) == 22
+
+
+async def budget_test_raises_value_error(users_with_posts: Any, db: Any, user_ids: Sequence[int]):
+    """Signals the failure with ValueError: a runner reads that as a broken test."""
+    with statement_log(db) as log:
+        page = await users_with_posts(db, user_ids)
+    if log.count > 2 or [user["id"] for user in page] != list(user_ids):
+        raise ValueError(f"{log.count} statements")
+
+
+async def budget_test_reads_the_source(users_with_posts: Any, db: Any, user_ids: Sequence[int]):
+    """Looks for a JOIN in the loader's source instead of running it."""
+    import inspect
+
+    assert "JOIN" in inspect.getsource(users_with_posts) or " IN (" in str(users_with_posts)
+
+
+CASES["02.statement_budget_test"] = Case(
+    stub=(stub,),
+    reference=(budget_test_solution,),
+    alternatives=[
+        (budget_test_plain_log,),
+        (budget_test_own_trace,),
+        (budget_test_slow_oracle,),
+    ],
+    wrong={
+        "asserts_nothing": (budget_test_asserts_nothing,),
+        "length_only": (budget_test_length_only,),
+        "budget_too_loose": (budget_test_loose,),
+        "budget_per_user": (budget_test_per_user,),
+        "exactly_two": (budget_test_exactly_two,),
+        "count_only": (budget_test_count_only,),
+        "own_one_user_fixture": (budget_test_one_user,),
+        "catches_its_own_assertion": (budget_test_catches_itself,),
+        "patches_statement_log": (budget_test_patches_the_log,),
+        "calls_the_reference": (budget_test_reference_oracle,),
+        "snapshot_of_first_count": budget_test_snapshot,
+        "hard_coded_page_length": (budget_test_hard_coded_length,),
+        "raises_value_error": (budget_test_raises_value_error,),
+        "reads_the_source": (budget_test_reads_the_source,),
+    },
+)
+
+
+# ---- 02.query_timeout ----------------------------------------------------------------------------
+async def run_with_budget_solution(db: Any, sql: str, params: Any, max_steps: int) -> list:
+    """The solution notebook's answer: count 1,000 steps a call, stop past the budget."""
+    every = 1_000
+    steps = 0
+
+    def over_budget() -> int:
+        nonlocal steps
+        steps += every
+        return 1 if steps > max_steps else 0
+
+    await db.set_progress_handler(over_budget, every)
+    try:
+        async with db.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+    except sqlite3.OperationalError:
+        if steps > max_steps:
+            raise TimeoutError(f"stopped after {max_steps:,} VM steps") from None
+        raise
+    finally:
+        await db.set_progress_handler(None, every)
+
+
+async def run_with_budget_every_step(db: Any, sql: str, params: Any, max_steps: int) -> list:
+    """A different correct answer: the handler runs at every step (exact, slower)."""
+    left = [max_steps]
+
+    def tick() -> bool:
+        left[0] -= 1
+        return left[0] < 0
+
+    await db.set_progress_handler(tick, 1)
+    try:
+        return list(await db.execute_fetchall(sql, params))
+    except sqlite3.OperationalError as exc:
+        if "interrupted" in str(exc) and left[0] < 0:
+            raise TimeoutError("query over its step budget") from exc
+        raise
+    finally:
+        await db.set_progress_handler(None, 1)
+
+
+class StepBudget:
+    """A handler object: steps used so far, and whether it stopped the statement."""
+
+    def __init__(self, max_steps: int, every: int = 250) -> None:
+        self.max_steps, self.every, self.used, self.stopped = max_steps, every, 0, False
+
+    def __call__(self) -> int:
+        self.used += self.every
+        self.stopped = self.used > self.max_steps
+        return int(self.stopped)
+
+
+async def run_with_budget_object(db: Any, sql: str, params: Any, max_steps: int) -> list:
+    """A different correct answer: the budget as an object, rows fetched in pages."""
+    budget = StepBudget(max_steps)
+    await db.set_progress_handler(budget, budget.every)
+    rows: list[Any] = []
+    try:
+        async with db.execute(sql, params) as cur:
+            while page := await cur.fetchmany(50):
+                rows.extend(page)
+    except sqlite3.OperationalError:
+        if budget.stopped:
+            raise TimeoutError(f"used {budget.used:,} of {max_steps:,} VM steps") from None
+        raise
+    finally:
+        await db.set_progress_handler(None, budget.every)
+    return rows
+
+
+async def run_with_budget_unbounded(db: Any, sql: str, params: Any, max_steps: int) -> list:
+    """Runs the statement and ignores the budget."""
+    async with db.execute(sql, params) as cur:
+        return list(await cur.fetchall())
+
+
+async def run_with_budget_first_call_stops(db: Any, sql: str, params: Any, max_steps: int):
+    """The one-liner: stop at the handler's first call, which SQLite makes max_steps into the
+    statement's life — a prepared statement run again is called early."""
+    await db.set_progress_handler(lambda: 1, max_steps)
+    try:
+        return list(await db.execute_fetchall(sql, params))
+    except sqlite3.OperationalError as exc:
+        if "interrupted" in str(exc):
+            raise TimeoutError("over budget") from None
+        raise
+    finally:
+        await db.set_progress_handler(None, max_steps)
+
+
+async def run_with_budget_left_installed(db: Any, sql: str, params: Any, max_steps: int):
+    """Never takes the handler off: every later query on the connection stays limited."""
+    budget = StepBudget(max_steps)
+    await db.set_progress_handler(budget, budget.every)
+    try:
+        return list(await db.execute_fetchall(sql, params))
+    except sqlite3.OperationalError:
+        if budget.stopped:
+            raise TimeoutError("over budget") from None
+        raise
+
+
+async def run_with_budget_removed_on_success(db: Any, sql: str, params: Any, max_steps: int):
+    """Takes the handler off only when the statement succeeds (no finally)."""
+    budget = StepBudget(max_steps)
+    await db.set_progress_handler(budget, budget.every)
+    try:
+        rows = list(await db.execute_fetchall(sql, params))
+    except sqlite3.OperationalError:
+        if budget.stopped:
+            raise TimeoutError("over budget") from None
+        raise
+    await db.set_progress_handler(None, budget.every)
+    return rows
+
+
+async def run_with_budget_counts_calls(db: Any, sql: str, params: Any, max_steps: int):
+    """Counts handler calls as if each were one step: stops 1,000× too late."""
+    calls = [0]
+
+    def over() -> int:
+        calls[0] += 1
+        return int(calls[0] > max_steps)
+
+    await db.set_progress_handler(over, 1_000)
+    try:
+        return list(await db.execute_fetchall(sql, params))
+    except sqlite3.OperationalError:
+        raise TimeoutError("over budget") from None
+    finally:
+        await db.set_progress_handler(None, 1_000)
+
+
+async def run_with_budget_sqlite_error(db: Any, sql: str, params: Any, max_steps: int):
+    """Stops the statement but lets SQLite's OperationalError('interrupted') out."""
+    budget = StepBudget(max_steps)
+    await db.set_progress_handler(budget, budget.every)
+    try:
+        return list(await db.execute_fetchall(sql, params))
+    finally:
+        await db.set_progress_handler(None, budget.every)
+
+
+async def run_with_budget_every_error(db: Any, sql: str, params: Any, max_steps: int):
+    """Calls every SQLite error a timeout (a missing table too)."""
+    budget = StepBudget(max_steps)
+    await db.set_progress_handler(budget, budget.every)
+    try:
+        return list(await db.execute_fetchall(sql, params))
+    except sqlite3.Error:
+        raise TimeoutError("query timed out") from None
+    finally:
+        await db.set_progress_handler(None, budget.every)
+
+
+_STEPS_SO_FAR = [0]
+
+
+async def run_with_budget_never_resets(db: Any, sql: str, params: Any, max_steps: int):
+    """One step counter for the whole module: the second call starts where the first ended."""
+
+    def over() -> int:
+        _STEPS_SO_FAR[0] += 100
+        return int(_STEPS_SO_FAR[0] > max_steps)
+
+    await db.set_progress_handler(over, 100)
+    try:
+        return list(await db.execute_fetchall(sql, params))
+    except sqlite3.OperationalError as exc:
+        if "interrupted" in str(exc):
+            raise TimeoutError("over budget") from None
+        raise
+    finally:
+        await db.set_progress_handler(None, 100)
+
+
+def run_with_budget_first_budget_kept() -> tuple[Any]:
+    """Remembers the budget of its first call."""
+    kept: list[int] = []
+
+    async def run_with_budget(db: Any, sql: str, params: Any, max_steps: int) -> list:
+        kept.append(max_steps)
+        return await run_with_budget_solution(db, sql, params, kept[0])
+
+    return (run_with_budget,)
+
+
+async def run_with_budget_guesses_from_text(db: Any, sql: str, params: Any, max_steps: int):
+    """Refuses anything recursive before running it: a guess from the SQL, not a budget."""
+    if "RECURSIVE" in sql.upper():
+        raise TimeoutError("recursive queries may run away")
+    return await run_with_budget_unbounded(db, sql, params, max_steps)
+
+
+async def run_with_budget_clock(db: Any, sql: str, params: Any, max_steps: int) -> list:
+    """labkit's clock-based query_timeout with a generous 10 s: never stops the runaway."""
+    from labkit.errors import DatabaseError
+    from labkit.query_cost import query_timeout
+
+    try:
+        async with query_timeout(db, 10):
+            return list(await db.execute_fetchall(sql, params))
+    except DatabaseError:
+        raise TimeoutError("query took too long") from None
+
+
+CASES["02.query_timeout"] = Case(
+    stub=(stub,),
+    reference=(run_with_budget_solution,),
+    alternatives=[(run_with_budget_every_step,), (run_with_budget_object,)],
+    wrong={
+        "no_budget": (run_with_budget_unbounded,),
+        "stops_at_first_handler_call": (run_with_budget_first_call_stops,),
+        "handler_left_installed": (run_with_budget_left_installed,),
+        "handler_removed_only_on_success": (run_with_budget_removed_on_success,),
+        "counts_calls_not_steps": (run_with_budget_counts_calls,),
+        "sqlite_error_let_out": (run_with_budget_sqlite_error,),
+        "every_error_a_timeout": (run_with_budget_every_error,),
+        "counter_never_reset": (run_with_budget_never_resets,),
+        "first_budget_kept": run_with_budget_first_budget_kept,
+        "guesses_from_sql_text": (run_with_budget_guesses_from_text,),
+        "clock_timeout": (run_with_budget_clock,),
     },
 )

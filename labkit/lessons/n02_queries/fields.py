@@ -12,7 +12,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from labkit.grading import exercise, reference_answer
-from labkit.lessons.n02_queries.fixtures import call_raw, trusted_instruments
+from labkit.lessons.n02_queries.fixtures import learner_outcome, trusted_instruments
 
 if TYPE_CHECKING:
     from labkit.grading import Grader
@@ -87,15 +87,15 @@ async def grade_select_fields(g: Grader, list_users: Any) -> None:
             narrow_sql = [s.sql for s in log.statements]
         problems: dict[str, str | None] = {}
         for probe in (UNKNOWN_FIELD, INJECTION_PROBE):
-            try:
-                value = await call_raw(list_users, db, probe, limit)
+            value, raised = await learner_outcome(g, list_users, db, probe, limit)
+            if raised is None:
                 problems[probe] = (
                     f"returned {len(value) if hasattr(value, '__len__') else value!r} rows"
                 )
-            except ValueError:
+            elif raised.type_name == "ValueError":
                 problems[probe] = None
-            except Exception as exc:
-                problems[probe] = f"raised {type(exc).__name__}: {exc}"
+            else:
+                problems[probe] = f"raised {raised.type_name}: {raised.message}"
     g.expect(
         bool(narrow_sql),
         "list_users(db, 'id,name') sent no statement through the `db` it was given",

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-import inspect
 import random
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from labkit.errors import InstrumentBlinded
+
+if TYPE_CHECKING:
+    from labkit.grading import Grader, LearnerError
+
+
+class Outcome(NamedTuple):
+    """What a learner call ended with: its value, or the exception it raised (described)."""
+
+    value: Any
+    raised: LearnerError | None
+
+    def raised_a(self, type_name: str) -> bool:
+        return self.raised is not None and self.raised.type_name == type_name
 
 
 def rng_for(seed: int, name: str) -> random.Random:
@@ -18,16 +30,22 @@ def rng_for(seed: int, name: str) -> random.Random:
     return random.Random(f"{seed}:{name}")
 
 
-async def call_raw(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call a learner function that may be sync or async, letting its exceptions through.
+async def learner_outcome(g: Grader, fn: Callable[..., Any], *args: Any) -> Outcome:
+    """Call the learner's ``fn`` through ``g.acall``; an exception their code raised comes back
+    (as the grader described it) instead of ending the check.
 
-    Used only where an exception is the expected answer (e.g. rejecting a bad field); every
-    other call goes through ``Grader.acall``, which reports a learner's exception as theirs.
+    For exercises where raising *is* an answer: a rejected field, a stopped query, a failing
+    test. Everything else ``g.acall`` reports stays reported — a reference handed in, a
+    blinded instrument, the stub, a wrong signature, the time limit.
     """
-    value = fn(*args, **kwargs)
-    if inspect.isawaitable(value):
-        value = await value
-    return value
+    from labkit.grading import NotYet
+
+    try:
+        return Outcome(await g.acall(fn, *args), None)
+    except NotYet as exc:
+        if exc.learner_error is None or exc.used_reference:
+            raise
+        return Outcome(None, exc.learner_error)
 
 
 def read_rows(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

@@ -92,7 +92,10 @@ async def _sample_ids(db: Any, sql: str, seed: int, k: int) -> list[tuple[int]]:
     "02.index",
     title="An index that turns a SCAN into a SEARCH",
     answers=("add_comment_index",),
-    hint="Index the column the WHERE clause filters on: CREATE INDEX ... ON comments(post_id).",
+    # The card shows this hint on any "not yet", the untouched stub included: it points at the
+    # plan, and the failure-specific hints below name the column.
+    hint="Which column does the query's WHERE clause filter on? SQLite can SEARCH only through "
+    "an index whose first column is that one.",
     points=1,
     timeout=10.0,
 )
@@ -114,6 +117,8 @@ async def grade_index(g: Grader, add_comment_index: Any) -> None:
     g.expect(
         bool(new),
         "no new index was created (did you run CREATE INDEX on the `db` you were given?)",
+        hint='`await db.execute("CREATE INDEX <name> ON comments(<column>)")`, then '
+        "`await db.commit()`.",
     )
     g.expect(
         [sorted(r) for r in rows_before] == [sorted(r) for r in rows_after],

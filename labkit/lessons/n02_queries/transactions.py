@@ -33,6 +33,12 @@ async def transaction_reference(db: Any) -> AsyncIterator[Any]:
         await db.commit()
 
 
+SHAPE_HINT = (
+    "@asynccontextmanager: `try: yield db`; `except BaseException: await db.rollback()` and "
+    "`raise`; `else: await db.commit()`."
+)
+
+
 class BlockFailed(Exception):
     """Raised inside the grader's failing block; it must come out of the helper unchanged."""
 
@@ -71,9 +77,11 @@ async def _run_block(cm: Any, db: Any, user_id: int, name: str, fail: bool) -> s
     "02.transaction",
     title="A transaction helper that commits or rolls back",
     answers=("transaction",),
+    # Shown on any "not yet", the untouched stub included: the code itself is in the hints of
+    # the failures below, after an attempt.
     hint=(
-        "@asynccontextmanager: `try: yield db`, on any exception `await db.rollback()` and "
-        "re-raise, otherwise `await db.commit()`."
+        "Three outcomes of the block to handle: it finishes (keep its writes), it raises (undo "
+        "them), and in that case the caller must still see the exception."
     ),
     points=1,
     timeout=10.0,
@@ -93,32 +101,39 @@ async def grade_transaction(g: Grader, transaction: Any) -> None:
         shape = _not_a_context_manager(cm)
         g.expect(shape is None, shape or "")
         ok_block = await _run_block(cm, db, first, "Committed Name", fail=False)
-        g.expect(ok_block is None, f"a block that succeeds: {ok_block}")
+        g.expect(ok_block is None, f"a block that succeeds: {ok_block}", hint=SHAPE_HINT)
         g.expect(
             name_of(first) == "Committed Name",
             "after a block that succeeded, another connection still sees the old data: "
             "commit when the block finishes",
+            hint="After `yield db` returns normally: `await db.commit()`.",
         )
         cm = await g.acall(transaction, db)
         failing_block = await _run_block(cm, db, second, "Half Written", fail=True)
         still_open = bool(db.in_transaction)
-        g.expect(failing_block is None, f"a block that raises: {failing_block}")
+        g.expect(failing_block is None, f"a block that raises: {failing_block}", hint=SHAPE_HINT)
         after_fail = name_of(second)
         g.expect(
             after_fail == original,
             f"after a block that raised, the half-done write was kept (name {after_fail!r}, "
             f"expected {original!r}): roll back on an exception",
+            hint=SHAPE_HINT,
         )
         g.expect(
             not still_open,
             "after a block that raised, the connection is still inside a transaction: roll it back",
+            hint=SHAPE_HINT,
         )
         # The next request brings another connection (the first one still open): the helper
         # must commit the one it is given.
         async with connect(path) as other:
             cm = await g.acall(transaction, other)
             next_block = await _run_block(cm, other, third, "Next Request", fail=False)
-            g.expect(next_block is None, f"the next block, on another connection: {next_block}")
+            g.expect(
+                next_block is None,
+                f"the next block, on another connection: {next_block}",
+                hint=SHAPE_HINT,
+            )
             g.expect(
                 name_of(third) == "Next Request",
                 "a block on a second connection was not committed: commit the `db` passed to "

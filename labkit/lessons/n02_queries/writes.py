@@ -94,7 +94,10 @@ async def _insert_once(
     "02.batch_insert",
     title="Insert many rows in one transaction",
     answers=("insert_comments",),
-    hint="`await db.executemany(sql, rows)` then a single `await db.commit()`.",
+    # Shown on any "not yet", the untouched stub included: the one-line fix is in the hints of
+    # the failures below, after an attempt.
+    hint="Every commit ends a transaction (and waits for the disk): send all the rows first, "
+    "then commit once.",
     points=1,
     timeout=15.0,
 )
@@ -148,6 +151,6 @@ async def grade_batch_insert(g: Grader, insert_comments: Any) -> None:
             target="1",
             ok=transactions == 1,
             hint="Every COMMIT (or autocommit INSERT) is a separate transaction and a disk sync: "
-            "insert all rows first, commit once.",
+            "`await db.executemany(INSERT_COMMENT, rows)`, then a single `await db.commit()`.",
         )
         g.note(f"{len(rows)} rows: {tx}")
