@@ -155,7 +155,7 @@ def fixed_cases(rng: random.Random) -> list[BreakingCase]:
             0.01,
         ),
         BreakingCase(
-            "stricter bounds: p99 200 ms, errors 2%",
+            "bounds stricter on p99 and looser on errors than 500 ms and 1%",
             tuple(recorded_step(rng, plan, 10.0) for plan in tight),
             200.0,
             0.02,
