@@ -12,6 +12,11 @@ import pytest
 from labkit.errors import LoadError
 from labkit.lessons.n06_capstone import alerts, impact, report, summary
 from labkit.lessons.n06_capstone.alerts import alert_scenarios
+from labkit.lessons.n06_capstone.breaking_point import (
+    SECONDS,
+    breaking_cases,
+    breaking_rate_reference,
+)
 from labkit.lessons.n06_capstone.live import relabel, short_name
 from labkit.lessons.n06_capstone.reading import first_number, first_table, report_text, sections
 from labkit.lessons.n06_capstone.recorded_runs import (
@@ -20,6 +25,7 @@ from labkit.lessons.n06_capstone.recorded_runs import (
     result_from_samples,
 )
 from labkit.lessons.n06_capstone.summary import sample_sets
+from labkit.load.breaking import crossed
 from labkit.report import SECTIONS
 
 
@@ -109,6 +115,44 @@ def test_alert_scenarios_at_and_past_the_bounds() -> None:
     assert not any(alerts.alert_states_reference(unsampled, limit).values())
 
 
+def test_breaking_point_runs_move_their_knee_with_the_seed() -> None:
+    def figures(seed: int) -> list[list[tuple[float | None, float]]]:
+        return [[(s.rate, s.p99) for s in case.steps] for case in breaking_cases(seed)]
+
+    assert figures(42) == figures(42) != figures(20_231)
+    knees: dict[str, set[float | None]] = {}
+    for seed in (42, 20_231, 90_210):
+        cases = {case.name: case for case in breaking_cases(seed)}
+        for name, case in cases.items():
+            knees.setdefault(name, set()).add(
+                breaking_rate_reference(case.steps, case.p99_ms, case.max_error_rate)
+            )
+    for cause in ("p99 blows up", "errors blow up while p99 stays low"):
+        assert len(knees[cause]) == 3  # an answer typed in for one seed fails the next
+    assert knees["never breaks within these rates (one step at exactly 1% errors)"] == {None}
+    assert knees["too slow from the first step"] == {50.0}
+
+
+def test_breaking_point_runs_separate_the_causes() -> None:
+    for case in breaking_cases(42):
+        ordered = sorted(case.steps, key=lambda s: s.rate or 0.0)
+        knee = breaking_rate_reference(case.steps, case.p99_ms, case.max_error_rate)
+        assert all(s.mode == "open" and s.overall.count == round(s.rps * SECONDS) for s in ordered)
+        assert ordered[1].p99 > ordered[0].p99  # p99 rises at once, whether or not it breaks
+        busiest = max(ordered, key=lambda s: s.rps)
+        assert busiest.rate != knee  # the knee is not where throughput peaks
+        past = [s for s in case.steps if crossed(s, case.p99_ms, case.max_error_rate)]
+        if len(past) > 1:
+            assert past[0].rate != knee  # handed over in an order that does not give it away
+        if knee is None:
+            assert any(s.error_rate == case.max_error_rate for s in ordered)  # at, not past
+        if case.name == "errors blow up while p99 stays low":
+            assert all(s.p99 < case.p99_ms and s.rps >= 0.9 * (s.rate or 0) for s in ordered)
+        if case.name == "the achieved rate falls behind the offered rate":
+            assert all(s.p99 < case.p99_ms and s.error_rate <= 0.01 for s in ordered)
+            assert any(s.dropped > 0 and s.rate == knee for s in ordered)
+
+
 def test_report_reads_back_with_the_measured_numbers() -> None:
     baseline, steps = optimisation_runs(42)
     built = report.make_report_reference(baseline, steps, plots=False)
@@ -155,14 +199,9 @@ def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.server
-def test_live_cursor_samples_and_steps(tiny_dataset: Path) -> None:
+def test_live_cursor_and_samples(tiny_dataset: Path) -> None:
     from labkit.app import LabServer
-    from labkit.lessons.n06_capstone.live import (
-        capstone_endpoints,
-        collect_samples,
-        one_at_a_time,
-        page_cursor,
-    )
+    from labkit.lessons.n06_capstone.live import capstone_endpoints, collect_samples, page_cursor
 
     with LabServer(optimize="none", dataset=tiny_dataset) as server:
         assert page_cursor(server.url, 200) == "eyJvIjoyMDB9"  # {"o":200}: an offset cursor
@@ -175,25 +214,3 @@ def test_live_cursor_samples_and_steps(tiny_dataset: Path) -> None:
         assert {outcome for _, outcome in missing} == {"404"}
     with LabServer(optimize="keyset", dataset=tiny_dataset) as server:
         assert page_cursor(server.url, 200) != "eyJvIjoyMDB9"  # the last row seen instead
-
-    lines: list[str] = []
-    comparison = asyncio.run(
-        one_at_a_time(
-            ("eager_loading",),
-            repeats=2,
-            vus=2,
-            duration=0.3,
-            warmup=0.05,
-            dataset=tiny_dataset,
-            depth=200,
-            say=lines.append,
-            progress=False,
-        )
-    )
-    baseline, steps = comparison.baseline, comparison.steps
-    assert [name for name, _ in steps] == ["+eager_loading"]
-    assert comparison.effect("+eager_loading").runs == (2, 2)
-    assert "/api/posts?limit=20 (deep page)" in baseline.endpoints
-    assert set(baseline.endpoints) == set(steps[0][1].endpoints)
-    assert baseline.overall.count > 0 and steps[0][1].environment["optimize"] == "eager_loading"
-    assert len(lines) == 6  # 3 configurations (with the baseline again) × 2 repeats

@@ -1,5 +1,5 @@
-"""The deep-page endpoint set: cursor fetching against a small threaded HTTP server, names,
-and (marked ``server``) ``optimize`` measuring a deep page on real lab servers."""
+"""The deep-page endpoint set: cursor fetching against a small threaded HTTP server, and names
+(``tests/test_load_optimize.py`` measures a deep page on real lab servers)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
@@ -102,37 +101,3 @@ def test_names_and_posts_pages() -> None:
     loads = {"/api/posts?limit=20&cursor=a": EndpointLoad(ok=3), "/api/users": EndpointLoad(ok=1)}
     result = LoadResult("http://h", "closed", 1.0, 0.0, loads, vus=1)
     assert list(stable_names(result).endpoints) == ["/api/posts?limit=20 (deep page)", "/api/users"]
-
-
-@pytest.mark.server
-def test_optimize_measures_the_deep_page_on_every_server(tmp_path: Path) -> None:
-    import asyncio
-
-    from labkit.data import build
-    from labkit.report.optimize import optimize
-
-    dataset = build(size="tiny", seed=42, path=tmp_path / "tiny.sqlite").path
-    lines: list[str] = []
-    run = asyncio.run(
-        optimize(
-            "algorithms",
-            ["/api/posts?limit=20", "/api/products/1"],
-            vus=2,
-            duration=0.3,
-            repeats=2,
-            warmup=0.1,
-            dataset=dataset,
-            depth=400,
-            progress=False,
-            say=lines.append,
-        )
-    )
-    deep = "/api/posts?limit=20 (deep page)"
-    assert [name for name, _ in run.steps] == ["+eager_loading", "+indexes", "+keyset"]
-    for result in [run.baseline, *(r for _, r in run.steps)]:
-        assert list(result.endpoints) == [deep, "/api/products/1"]
-        assert result.endpoints[deep].ok > 0 and result.endpoints[deep].errors == 0
-    assert run.report is not None and deep in run.report.markdown
-    assert run.comparison is not None and run.comparison.repeats == 2
-    assert "noise floor" in run.report.markdown
-    assert len(lines) == 1 and "interleaved runs" in lines[0]  # the comparison's summary

@@ -7,8 +7,9 @@ import asyncio
 from typing import Any
 
 from labkit.load.endpoints import DEEP_PAGE
+from labkit.load.optimize import TARGETS
 from labkit.load.plan import PROFILES
-from labkit.report.choices import PRIORITIES, TARGETS
+from labkit.report.choices import PRIORITIES
 
 
 def register(subparsers: Any) -> None:
@@ -49,11 +50,12 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from labkit.errors import LoadError
+    from labkit.load.optimize import optimize, save_results
     from labkit.output_files import output_path
-    from labkit.report.optimize import optimize
+    from labkit.report import build_report
 
     output = output_path(args.output, what="-o", create_folder=True)  # before minutes of runs
-    result = asyncio.run(
+    comparison = asyncio.run(
         optimize(
             args.target,
             args.endpoints.split(",") if args.endpoints else None,
@@ -61,21 +63,27 @@ def run(args: argparse.Namespace) -> int:
             vus=args.vus,
             duration=args.duration,
             repeats=args.repeats,
-            priority=args.priority,
             workers=args.workers,
             depth=args.depth or None,
             progress=not args.no_progress,
         )
     )
+    print(comparison.summary())
     failed = [
         (name, problem)
-        for name, run in [("baseline", result.baseline), *result.steps]
+        for name, run in [("baseline", comparison.baseline), *comparison.steps]
         if (problem := run.failure_problem())
     ]
     if failed:
         name, problem = failed[0]
         raise LoadError(f"no report: in the {name} run {problem}; check --endpoints")
-    saved = result.save_results(output.parent / f"{output.stem}_results")
-    assert result.report is not None
-    print(f"wrote {result.report.save(output)} and {len(saved)} result files in {saved[0].parent}")
+    report = build_report(
+        comparison.baseline,
+        comparison.after,
+        steps=comparison.steps,
+        priority=args.priority,
+        comparison=comparison,
+    )
+    saved = save_results(comparison, output.parent / f"{output.stem}_results")
+    print(f"wrote {report.save(output)} and {len(saved)} result files in {saved[0].parent}")
     return 0

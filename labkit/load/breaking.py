@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import pandas as pd
 
@@ -13,6 +13,10 @@ from labkit.display import TextView
 from labkit.errors import LoadError
 from labkit.load.result import LoadResult
 from labkit.load.runner import run_load
+
+KEEPING_UP: Final = 0.9
+"""An open-loop step whose achieved rate falls below this share of the offered rate did not
+keep up: the sends it missed are load the server never had to answer (coordinated omission)."""
 
 
 @dataclass
@@ -80,7 +84,7 @@ def crossed(step: LoadResult, p99_ms: float, max_error_rate: float) -> str | Non
         return f"error rate {step.error_rate:.1%} > {max_error_rate:.1%}"
     if step.p99 > p99_ms:
         return f"p99 {step.p99:.0f} ms > {p99_ms:g} ms"
-    if step.rate and step.rps < 0.9 * step.rate:
+    if step.rate and step.rps < KEEPING_UP * step.rate:
         return f"achieved {step.rps:.0f} of {step.rate:g} req/s offered"
     return None
 

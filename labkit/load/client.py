@@ -49,6 +49,21 @@ class Run:
     timeout: float = 10.0
     in_flight: dict[asyncio.Task[Any], float] = field(default_factory=dict)
     expired: set[asyncio.Task[Any]] = field(default_factory=set)
+    # Measured requests a closed loop may still send (``run_load(requests=...)``); None: no count.
+    requests_left: int | None = None
+
+    def may_send(self, now: float) -> bool:
+        """Whether a request sent at ``now`` fits the request count (warm-up ones do not count).
+
+        A request counts when it is sent, as ``account`` records it by its send time, so the
+        run records exactly the count (answered, failed or timed out alike).
+        """
+        if self.requests_left is None or now < self.record_from:
+            return True
+        if self.requests_left == 0:
+            return False
+        self.requests_left -= 1
+        return True
 
     def url(self, endpoint: str) -> URL:
         # Parsed once per endpoint: re-parsing a URL string per request costs the generator

@@ -18,6 +18,8 @@ async def closed_loop(
             endpoint = run.endpoints[turn % len(run.endpoints)]
             turn += 1
             started = run.clock()
+            if not run.may_send(started):
+                break  # the request count is spent
             ok, outcome, size = await one_request(run, session, endpoint, timeout)
             account(run, endpoint, ok, outcome, size, started, started, run.clock())
             if not ok and not outcome.isdigit():

@@ -38,8 +38,12 @@ async def monitor_run(
                 samples["server_rss"].append(stats.rss_bytes)
                 if stats.loop_lag_ms is not None:
                     samples["server_lag"].append(stats.loop_lag_ms)
-        if bar is not None:
-            bar.n = round(min(now, run.stop_at) - run.began, 1)
+        if bar is not None:  # seconds, or requests sent when the run counts them
+            bar.n = (
+                round(min(now, run.stop_at) - run.began, 1)
+                if run.requests_left is None
+                else bar.total - run.requests_left
+            )
             bar.set_postfix(requests=run.completed, errors=sum(run.errors.values()), refresh=False)
             bar.refresh()
 

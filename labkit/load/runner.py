@@ -26,6 +26,7 @@ from labkit.load.monitor import mean, monitor_run, saturation_warnings
 from labkit.load.open_loop import LATE_AFTER, open_loop
 from labkit.load.plan import (
     DEFAULT_ENDPOINTS,
+    MAX_SECONDS,
     PROFILES,
     check_warmup,
     choose_shape,
@@ -58,6 +59,7 @@ async def run_load(
     vus: int | None = None,
     duration: float | None = None,
     rate: float | None = None,
+    requests: int | None = None,
     warmup: float = 1.0,
     profile: str | None = None,
     timeout: float = 10.0,
@@ -74,8 +76,18 @@ async def run_load(
     fixed schedule and latency counts from when each was due, so a stalled server cannot hide
     its queue (coordinated omission). ``profile`` "low"/"medium"/"high" picks VUs × duration
     (10 × 10 s, 50 × 30 s, 200 × 60 s); explicit ``vus``/``duration`` win over it.
+    ``requests`` stops a closed loop once that many measured requests have been sent (an
+    open loop sends ``rate × duration``); ``duration``, if given, still bounds the run.
     """
     base, paths = resolve_target(target, endpoints)
+    if requests is not None:
+        if rate is not None:
+            raise LoadError(
+                "requests= counts a closed loop; an open loop sends rate × duration requests"
+            )
+        if isinstance(requests, bool) or not isinstance(requests, int) or requests < 1:
+            raise LoadError(f"requests must be a whole number >= 1, got {requests!r}")
+        duration = MAX_SECONDS if duration is None else duration
     vus, duration = choose_shape(profile, vus, duration, rate)
     check_warmup(warmup)
     if not (math.isfinite(timeout) and timeout > 0):
@@ -112,11 +124,13 @@ async def run_load(
             loads={path: EndpointLoad() for path in paths},
             timeout=timeout,
             dead_after=DEAD_AFTER,
+            requests_left=requests,
         )
         if progress:
             from tqdm.auto import tqdm
 
-            bar = tqdm(total=round(warmup + duration, 1), unit="s", desc="load", leave=True)
+            shown = (round(warmup + duration, 1), "s") if requests is None else (requests, "req")
+            bar = tqdm(total=shown[0], unit=shown[1], desc="load", leave=True)
         monitor = asyncio.create_task(monitor_run(run, target, bar, samples))
         watchdog = asyncio.create_task(expire_overdue(run))
         late = dropped = 0
@@ -173,6 +187,11 @@ async def run_load(
         except Exception:
             pass
     result.warnings = saturation_warnings(result, samples)
+    if requests is not None and result.overall.count < requests and run.aborted is None:
+        result.warnings.append(
+            f"stopped at the {duration:g} s limit after {result.overall.count:,} of "
+            f"{requests:,} requests"
+        )
     if run.errors and result.overall.count == 0 and run.aborted is None:
         result.warnings.append(f"every request failed: {dict(run.errors)}")
     return result

@@ -3,6 +3,7 @@ and the plausible wrong answers each check must reject."""
 
 from __future__ import annotations
 
+import itertools
 import statistics
 import tempfile
 from collections.abc import Sequence
@@ -13,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from labkit.lessons.n06_capstone import alerts, impact, report, summary
+from labkit.lessons.n06_capstone.breaking_point import breaking_rate_reference
 from labkit.lessons.n06_capstone.diagnose import diagnose as diagnose_reference
 from labkit.load.result import LoadResult
 from labkit.report import build_report
@@ -20,6 +22,7 @@ from tests.answers import Case
 
 Samples = Sequence[tuple[float, str]]
 Steps = Sequence[tuple[str, LoadResult]]
+Steps1 = Sequence[LoadResult]  # open-loop steps, one per offered rate
 
 # ---- 06.latency_summary -------------------------------------------------------------------------
 
@@ -167,6 +170,155 @@ def summary_memo_by_length() -> tuple[Any, ...]:
         return memo[len(samples)]
 
     return (summarise,)
+
+
+# ---- 06.breaking_point --------------------------------------------------------------------------
+
+
+def breaking_stub(steps: Steps1, p99_ms: float, max_error_rate: float) -> float | None:
+    raise NotImplementedError()
+
+
+def _past(step: LoadResult, p99_ms: float, max_error_rate: float) -> bool:
+    """Past a bound, written out (not labkit's own rule)."""
+    return (
+        step.p99 > p99_ms or step.error_rate > max_error_rate or step.rps < 0.9 * (step.rate or 0.0)
+    )
+
+
+def breaking_frame(steps: Steps1, p99_ms: float, max_error_rate: float) -> float | None:
+    """A DataFrame of the steps, a boolean mask, the smallest rate it keeps."""
+    frame = pd.DataFrame(
+        {
+            "offered": [s.rate for s in steps],
+            "achieved": [s.figure("rps") for s in steps],
+            "p99": [s.figure("p99_ms") for s in steps],
+            "errors": [s.overall.errors / s.overall.count for s in steps],
+        }
+    )
+    broken = frame[
+        (frame["p99"] > p99_ms)
+        | (frame["errors"] > max_error_rate)
+        | (frame["achieved"] < 0.9 * frame["offered"])
+    ]
+    return None if broken.empty else float(broken["offered"].min())
+
+
+def breaking_min_of_crossings(steps: Steps1, p99_ms: float, max_error_rate: float) -> float | None:
+    """The smallest rate among the steps past a bound, without sorting."""
+    rates = [s.rate for s in steps if _past(s, p99_ms, max_error_rate)]
+    return min(rates) if rates else None  # type: ignore[type-var]
+
+
+def _ordered(steps: Steps1) -> list[LoadResult]:
+    return sorted(steps, key=lambda s: s.rate or 0.0)
+
+
+def breaking_sorted_walk(steps: Steps1, p99_ms: float, max_error_rate: float) -> float | None:
+    """Walk the steps by rate and stop at the first past a bound."""
+    return next((s.rate for s in _ordered(steps) if _past(s, p99_ms, max_error_rate)), None)
+
+
+def breaking_max_throughput(steps: Steps1, p99_ms: float, max_error_rate: float) -> float | None:
+    """The rate at which the server served the most: its capacity, not its knee."""
+    return max(steps, key=lambda s: s.rps).rate
+
+
+def breaking_first_p99_rise(steps: Steps1, p99_ms: float, max_error_rate: float) -> float | None:
+    """The first step whose p99 is higher than the step before's (noise, not a break)."""
+    ordered = _ordered(steps)
+    for before, step in itertools.pairwise(ordered):
+        if step.p99 > before.p99:
+            return step.rate
+    return None
+
+
+def breaking_ignores_errors(steps: Steps1, p99_ms: float, max_error_rate: float) -> float | None:
+    for step in _ordered(steps):
+        if step.p99 > p99_ms or step.rps < 0.9 * (step.rate or 0.0):
+            return step.rate
+    return None
+
+
+def breaking_ignores_achieved(steps: Steps1, p99_ms: float, max_error_rate: float) -> float | None:
+    """Only what came back is judged: sends the server never kept up with are not seen."""
+    for step in _ordered(steps):
+        if step.p99 > p99_ms or step.error_rate > max_error_rate:
+            return step.rate
+    return None
+
+
+def breaking_last_step(steps: Steps1, p99_ms: float, max_error_rate: float) -> float | None:
+    """Where breaking_point stopped, on the live run: the last step."""
+    return _ordered(steps)[-1].rate
+
+
+def breaking_list_order(steps: Steps1, p99_ms: float, max_error_rate: float) -> float | None:
+    """The first step past a bound in the order handed over (they come shuffled)."""
+    return next((s.rate for s in steps if _past(s, p99_ms, max_error_rate)), None)
+
+
+def breaking_at_or_over(steps: Steps1, p99_ms: float, max_error_rate: float) -> float | None:
+    """Exactly at the bound counted as broken."""
+    for step in _ordered(steps):
+        if (
+            step.p99 >= p99_ms
+            or step.error_rate >= max_error_rate
+            or step.rps < 0.9 * (step.rate or 0.0)
+        ):
+            return step.rate
+    return None
+
+
+def breaking_last_sustained(steps: Steps1, p99_ms: float, max_error_rate: float) -> float | None:
+    """The last rate inside the bounds, instead of the first one past them."""
+    kept = None
+    for step in _ordered(steps):
+        if _past(step, p99_ms, max_error_rate):
+            return kept
+        kept = step.rate
+    return None
+
+
+def breaking_fixed_bounds(steps: Steps1, p99_ms: float, max_error_rate: float) -> float | None:
+    """500 ms and 1% typed in, whatever bounds the run was given."""
+    return breaking_sorted_walk(steps, 500.0, 0.01)
+
+
+def breaking_any_shortfall(steps: Steps1, p99_ms: float, max_error_rate: float) -> float | None:
+    """Any achieved rate below the offered one counted as broken (the generator's own jitter)."""
+    for step in _ordered(steps):
+        if step.p99 > p99_ms or step.error_rate > max_error_rate or step.rps < (step.rate or 0.0):
+            return step.rate
+    return None
+
+
+def breaking_memo_by_length() -> tuple[Any, ...]:
+    """Remembers the answer by the number of steps."""
+    memo: dict[int, float | None] = {}
+
+    def breaking_rate(steps: Steps1, p99_ms: float, max_error_rate: float) -> float | None:
+        if len(steps) not in memo:
+            memo[len(steps)] = breaking_sorted_walk(steps, p99_ms, max_error_rate)
+        return memo[len(steps)]
+
+    return (breaking_rate,)
+
+
+def breaking_hard_coded() -> tuple[Any, ...]:
+    """The default seed's breaking rates, replayed in call order."""
+    from labkit.lessons.n06_capstone.breaking_point import breaking_cases
+
+    rates = [
+        breaking_sorted_walk(case.steps, case.p99_ms, case.max_error_rate)
+        for case in breaking_cases(42)
+    ]
+    calls = iter(rates)
+
+    def breaking_rate(steps: Steps1, p99_ms: float, max_error_rate: float) -> float | None:
+        return next(calls, rates[0])
+
+    return (breaking_rate,)
 
 
 # ---- 06.diagnose --------------------------------------------------------------------------------
@@ -520,6 +672,30 @@ CASES = {
             "memoised by input length": summary_memo_by_length,
         },
         fits_default_seed=("hard-coded for the default seed",),
+    ),
+    "06.breaking_point": Case(
+        stub=(breaking_stub,),
+        reference=(breaking_rate_reference,),
+        alternatives=[
+            (breaking_frame,),
+            (breaking_min_of_crossings,),
+            (breaking_sorted_walk,),
+        ],
+        wrong={
+            "max throughput instead of the knee": (breaking_max_throughput,),
+            "first step whose p99 rises at all": (breaking_first_p99_rise,),
+            "errors ignored": (breaking_ignores_errors,),
+            "achieved < offered ignored": (breaking_ignores_achieved,),
+            "the last step always": (breaking_last_step,),
+            "trusts the order handed over": (breaking_list_order,),
+            "at the bound counted as broken": (breaking_at_or_over,),
+            "last sustained rate instead": (breaking_last_sustained,),
+            "bounds typed in (500 ms, 1%)": (breaking_fixed_bounds,),
+            "any shortfall counted as broken": (breaking_any_shortfall,),
+            "memoised by number of steps": breaking_memo_by_length,
+            "default seed's rates replayed": breaking_hard_coded,
+        },
+        fits_default_seed=("default seed's rates replayed",),
     ),
     "06.diagnose": Case(
         stub=(diagnose_stub,),

@@ -2,24 +2,33 @@
 the report.
 
 One module per exercise, in notebook order (``EXERCISES``): ``summary`` (06.latency_summary),
-``diagnose`` (06.diagnose), ``impact`` (06.impact_table), ``alerts`` (06.alerts) and ``report``
-(06.report). ``recorded_runs`` holds the seeded measurements the checks grade on, ``reading``
-reads a report back, ``live`` the notebook's measurements against a real server.
+``breaking_point`` (06.breaking_point), ``diagnose`` (06.diagnose), ``impact``
+(06.impact_table), ``alerts`` (06.alerts) and ``report`` (06.report). ``recorded_runs`` holds
+the seeded measurements the checks grade on, ``reading`` reads a report back, ``live`` the
+notebook's measurements against a real server.
 """
 
 from __future__ import annotations
 
-from labkit.lessons.n06_capstone import alerts, diagnose, impact, report, summary
+from labkit.lessons.n06_capstone import alerts, breaking_point, diagnose, impact, report, summary
 from labkit.lessons.n06_capstone.alerts import alert_scenarios
 from labkit.lessons.n06_capstone.recorded_runs import optimisation_runs
 from labkit.lessons.n06_capstone.summary import sample_sets
 
-EXERCISES = ("06.latency_summary", "06.diagnose", "06.impact_table", "06.alerts", "06.report")
+EXERCISES = (
+    "06.latency_summary",
+    "06.breaking_point",
+    "06.diagnose",
+    "06.impact_table",
+    "06.alerts",
+    "06.report",
+)
 
 __all__ = [
     "EXERCISES",
     "alert_scenarios",
     "alerts",
+    "breaking_point",
     "diagnose",
     "impact",
     "optimisation_runs",

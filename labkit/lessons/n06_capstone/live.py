@@ -1,11 +1,10 @@
-"""Live measurements for the notebook: the capstone's endpoints, raw samples, and the
-optimisations turned on one at a time, compared by repeated, interleaved runs."""
+"""Live measurements for the notebook: the capstone's endpoints, the optimisations it turns on
+one at a time (measured by ``labkit.load.optimize``), raw samples, where reports are saved."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -20,15 +19,13 @@ from labkit.load.endpoints import (
     short_name,
     stable_names,
 )
-from labkit.load.interleaved import InterleavedComparison
-from labkit.load.steps import measure_steps
 
 __all__ = [
+    "CORE_ENDPOINTS",
     "DEEP_PAGE",
     "ORDER",
     "capstone_endpoints",
     "collect_samples",
-    "one_at_a_time",
     "page_cursor",
     "relabel",
     "reports_dir",
@@ -87,40 +84,3 @@ async def collect_samples(
 
         await asyncio.gather(*(user() for _ in range(concurrency)))
     return samples
-
-
-async def one_at_a_time(
-    order: Sequence[str] = ORDER,
-    *,
-    repeats: int = 5,
-    vus: int = 8,
-    duration: float = 0.3,
-    warmup: float = 0.05,
-    dataset: str | Path | None = None,
-    latency_ms: float = 0.0,
-    depth: int = DEEP_PAGE,
-    endpoints: Sequence[str] = CORE_ENDPOINTS,
-    say: Callable[[str], None] | None = None,
-    progress: bool = True,
-) -> InterleavedComparison:
-    """Baseline, then each optimisation added to the ones before, each configuration run
-    ``repeats`` times for ``duration`` s, interleaved (A A' B C …, then back), on servers kept
-    up throughout; A' is the baseline on a second server (the noise floor).
-
-    ``comparison.baseline`` and ``comparison.steps`` (``[("+eager_loading", result), ...]``,
-    every run of a configuration merged) are the shapes ``build_report`` takes.
-    """
-    return await measure_steps(
-        order,
-        endpoints,
-        repeats=repeats,
-        vus=vus,
-        duration=duration,
-        warmup=warmup,
-        prime=0.2,
-        dataset=dataset,
-        latency_ms=latency_ms,
-        depth=depth,
-        progress=progress,
-        say=say,
-    )

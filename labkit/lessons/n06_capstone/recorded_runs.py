@@ -63,8 +63,14 @@ def result_from_samples(
     label: str,
     vus: int = 10,
     server: dict[str, Any] | None = None,
+    rate: float | None = None,
+    dropped: int = 0,
 ) -> LoadResult:
-    """A ``LoadResult`` recorded from samples, exactly as the load generator records them."""
+    """A ``LoadResult`` recorded from samples, exactly as the load generator records them.
+
+    With ``rate`` it is an open-loop run offered that many requests per second (``dropped``:
+    the scheduled sends it never made).
+    """
     loads: dict[str, EndpointLoad] = {}
     for endpoint, samples in per_endpoint.items():
         load = EndpointLoad()
@@ -79,11 +85,13 @@ def result_from_samples(
         loads[endpoint] = load
     return LoadResult(
         target="http://127.0.0.1:8000",
-        mode="closed",
+        mode="closed" if rate is None else "open",
         duration=duration,
         warmup=1.0,
         endpoints=loads,
-        vus=vus,
+        vus=vus if rate is None else None,
+        rate=rate,
+        dropped=dropped,
         started_at="2025-01-01T00:00:00+00:00",
         server=server,
         label=label,
