@@ -13,7 +13,10 @@ The sentences come from a few places, and each rule reads the phrasing one of th
 * the notebooks' own lines — "N of M", "a → b (×r)", "a ms for n statements = c ms per
   statement", "x MiB > y MiB", "below the claimed ~10×".
 
-The words *better / worse / no clear effect* are recomputed with the library's own rule
+A speed word (*faster*, *better*, *speed-up*…) beside a measured ratio needs that ratio's
+interval on the same line; a ratio of counts ("12× fewer") needs none, and a claim's own words
+("claimed ~95% faster") are the claim's. The words *better / worse / no clear effect* are
+recomputed with the library's own rule
 (``effect_word`` and ``noise_band``), so the check and the notebooks cannot disagree on what the
 rule is. Every comparison allows for the rounding of the printed figures.
 """
@@ -221,7 +224,10 @@ def prediction_verdict(line: str, state: State) -> Iterator[str]:
             apart = _times_apart(ratio_bounds(measured, predicted))
             stated = (1.0, 1.005) if m.group(3) == "exact" else _bounds(shown(m.group(4)))
             if not overlaps(apart, stated):
-                yield f"'{m.group(3)}', but {m.group(1)} and {m.group(2)} are further apart"
+                yield (
+                    f"'{m.group(3)}', but {m.group(1)} and {m.group(2)} are "
+                    f"×{apart[0]:.3g}–{apart[1]:.3g} apart"
+                )
     s = re.search(
         r"you predicted ('[^']*'|True|False), measured ('[^']*'|True|False) — (\w[\w ]*)", line
     )
