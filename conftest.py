@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+# nbmake's runs of the solution notebooks also check the prose they print (tests/prose/)
+pytest_plugins = ("tests.prose.nbmake_item",)
+
 # Progress written by tests and notebook runs goes to a throw-away home, never the user's.
 # pytest-xdist workers inherit the controller's, so only the process that made it removes it.
 _OWN_HOME: str | None = None

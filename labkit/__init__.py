@@ -44,7 +44,10 @@ def __getattr__(name: str) -> Any:
 
 
 def load_ipython_extension(ipython: InteractiveShell) -> None:
-    """``%load_ext labkit``: register the measurement magics (IPython is imported only here)."""
+    """``%load_ext labkit``: register the measurement magics, and show figures with alt text
+    (IPython is imported only here)."""
+    from labkit.display import show_figures_with_alt_text
     from labkit.magics import load_ipython_extension as _load
 
     _load(ipython)
+    show_figures_with_alt_text(ipython)

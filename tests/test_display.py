@@ -48,3 +48,63 @@ def test_text_view_is_the_readable_str() -> None:
             return "✓ passed — 02.n_plus_one"
 
     assert pretty(Card()) == "✓ passed — 02.n_plus_one"
+
+
+def test_a_table_view_rounds_each_column_by_the_unit_its_name_states() -> None:
+    import pandas as pd
+
+    from labkit.display import TableView
+
+    frame = pd.DataFrame(
+        {
+            "function": ["scan", "len"],
+            "line": [1204, 7],
+            "self_s": [0.14812345, 0.0000123],
+            "self_%": [97.91234, 0.7],
+            "wait (ms)": [100.456, float("nan")],
+            "× bare": [2.14321, 1.0],
+            "hits": [12000, 3],
+        }
+    )
+    text = str(TableView(frame, index=False))
+    assert "148 ms" in text and "12.3 µs" in text  # seconds in a unit of their own
+    assert "97.9" in text and "97.91" not in text
+    assert "100.46" in text and "—" in text  # milliseconds with two decimals; NaN as a dash
+    assert "2.14" in text and "12,000" in text and "1204" in text  # a line number is no count
+    html = TableView(frame)._repr_html_()
+    assert "<table" in html and "148 ms" in html and "0.148" not in html
+    assert frame.loc[0, "self_s"] == 0.14812345  # the numbers themselves are untouched
+
+
+def test_figures_are_shown_with_alt_text_once_the_extension_is_loaded() -> None:
+    from types import SimpleNamespace
+
+    import matplotlib.pyplot as plt
+    from IPython.core.formatters import DisplayFormatter
+
+    from labkit.display import set_alt_text, show_figures_with_alt_text
+
+    formatter = DisplayFormatter()
+    show_figures_with_alt_text(SimpleNamespace(display_formatter=formatter))
+    fig, (bars, lines) = plt.subplots(1, 2)
+    bars.bar([1, 2], [3, 4])
+    bars.set(title="posts per author", xlabel="author rank", ylabel="posts")
+    lines.plot([1, 2], [1, 2], label="baseline")
+    lines.plot([1, 2], [2, 1], label="after")
+    lines.set_yscale("log")
+    lines.set_ylabel("ms")
+    lines.legend()
+    data, metadata = formatter.format(fig)
+    alt = data["text/plain"]
+    assert alt == (
+        "Figure: 2 panels: 1) bar chart 'posts per author'; x: author rank; y: posts | "
+        "2) line chart; y: ms (log scale); series: baseline, after"
+    )
+    assert (
+        data["text/html"].startswith('<img alt="Figure: 2 panels')
+        and "base64," in data["text/html"]
+    )
+    assert data["image/png"] and metadata["image/png"]["alt"] == alt
+    set_alt_text(fig, "Posts per author fall steeply: a few authors write most posts")
+    assert formatter.format(fig)[0]["text/plain"].startswith("Posts per author fall steeply")
+    plt.close(fig)

@@ -11,6 +11,7 @@ from pathlib import Path
 import matplotlib
 import pytest
 
+from labkit.display import alt_text
 from labkit.errors import MeasurementError
 from labkit.grading import CheckFailed
 from labkit.lessons.n00_start.budget import (
@@ -127,6 +128,8 @@ def test_budget_views() -> None:
     widths = [patch.get_width() for patch in ax.patches]  # type: ignore[attr-defined]
     assert widths == pytest.approx([43.5, 2.0, 31.0, 4.0, 0.25, 3.0, 3.5])  # total first (bottom)
     assert ax.get_xscale() == "log"
+    alt = alt_text(ax.figure)  # the chart in words, from the same figures
+    assert alt.startswith("Bars per phase of GET /api/feed") and "I/O 31.00 of 100 ms" in alt
 
 
 # ---- in-process measurements --------------------------------------------------------------------

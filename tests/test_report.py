@@ -117,3 +117,17 @@ def test_cli_report_from_result_files(tmp_path: Path, capsys: pytest.CaptureFixt
     assert rps(AFTER.rps) in (tmp_path / "r.md").read_text()
     assert main(["report", str(tmp_path / "nope.json"), str(tmp_path / "after.json")]) == 2
     assert "cannot read load result" in capsys.readouterr().err
+
+
+def test_charts_carry_alt_text_that_states_what_they_draw(tmp_path: Path) -> None:
+    """A reader who cannot see a chart gets its figures: the alt text is built from the same
+    results as the chart (HTML ``alt`` and the Markdown image's text)."""
+    report = build_report(BASE, AFTER, steps=[("+cache", AFTER)])
+    page = report.save(tmp_path / "report.html").read_text()
+    md = report.save(tmp_path / "out" / "report.md").read_text()
+    percentiles = f"p95 {ms(BASE.p95)} → {ms(AFTER.p95)}"
+    throughput = f"baseline {rps(BASE.rps)}, +cache {rps(AFTER.rps)}"
+    for text in (page, md):
+        assert percentiles in text and throughput in text
+    assert page.count('<img alt="Bar chart of') == 2 and page.count('<img alt="Line chart') == 1
+    assert f"![Bar chart of latency percentiles, baseline and after: p50 {ms(BASE.p50)}" in md

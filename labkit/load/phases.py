@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 
-from labkit.display import TextView
+from labkit.display import TableView, TextView
 from labkit.errors import LoadError
 from labkit.timing.phases import server_timing_metrics
 
@@ -92,7 +92,7 @@ class RequestTiming(TextView):
         )
 
     def _repr_html_(self) -> str:
-        return f"<pre>{self}</pre>" + self.to_frame().to_html(index=False)
+        return f"<pre>{self}</pre>" + TableView(self.to_frame(), index=False)._repr_html_()
 
 
 async def request_timing(

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from labkit.display import TableView
 from labkit.errors import MeasurementError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -48,9 +49,13 @@ class ProfileResult:
     def notes_html(self) -> str:
         return "".join(f"<div style='color:#a15c00'>ⓘ {escape(n)}</div>" for n in self.notes)
 
+    def table(self, top: int = 10) -> TableView:
+        """The ``top`` rows of ``to_frame``, shown with times in µs/ms/s and shares rounded."""
+        return TableView(self.to_frame(top), index=False)
+
     def _repr_html_(self) -> str:
-        frame = self.to_frame()
-        return f"{self.notes_html()}<div>{escape(self.title())}</div>{frame.to_html()}"
+        table = self.table(20)._repr_html_()
+        return f"{self.notes_html()}<div>{escape(self.title())}</div>{table}"
 
     def title(self) -> str:
         return f"{self.kind} profile ({self.backend})"

@@ -35,6 +35,11 @@ class Figure:
     name: str  # file name when saved next to the Markdown
     png: bytes
     caption: str
+    alt: str = ""  # what the chart shows, in words, for a reader who cannot see it
+
+    @property
+    def alt_text(self) -> str:
+        return self.alt or self.caption
 
 
 Block = Heading | Paragraph | Bullets | Table | Figure
@@ -55,7 +60,8 @@ def to_markdown(blocks: list[Block], figure_dir: str) -> str:
             lines += ["| " + " | ".join(row) + " |" for row in block.rows]
             out.append("\n".join(lines))
         else:
-            out.append(f"![{block.caption}]({figure_dir}/{block.name})")
+            alt = block.alt_text.replace("[", "(").replace("]", ")")
+            out.append(f"![{alt}]({figure_dir}/{block.name})\n\n*{block.caption}*")
     return "\n\n".join(out) + "\n"
 
 
@@ -94,7 +100,7 @@ def to_html(blocks: list[Block], title: str) -> str:
         else:
             data = base64.b64encode(block.png).decode()
             body.append(
-                f'<figure><img alt="{html.escape(block.caption)}" '
+                f'<figure><img alt="{html.escape(block.alt_text)}" '
                 f'src="data:image/png;base64,{data}"><figcaption>'
                 f"{html.escape(block.caption)}</figcaption></figure>"
             )

@@ -23,7 +23,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from labkit.display import TextView
+from labkit.display import TextView, set_alt_text
 from labkit.errors import MeasurementError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -102,7 +102,8 @@ class LifecycleBudget(TextView):
         import matplotlib.pyplot as plt
 
         if ax is None:
-            _, ax = plt.subplots(figsize=(8, 3.4))
+            figure, ax = plt.subplots(figsize=(8, 3.4))
+            set_alt_text(figure, self.alt_text())
         names = list(self.budget_ms)[::-1]  # first phase at the top
         measured = [max(self.measured_ms[p], 1e-3) for p in names]
         colours = [
@@ -127,6 +128,14 @@ class LifecycleBudget(TextView):
         ax.set_title(f"One request, phase by phase: GET {_path_of(self.url)}")
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, fontsize="small")
         return ax
+
+    def alt_text(self) -> str:
+        """The chart in words: each phase's measured milliseconds against its budget."""
+        phases = ", ".join(
+            f"{phase} {self.measured_ms[phase]:.2f} of {budget:g} ms"
+            for phase, budget in self.budget_ms.items()
+        )
+        return f"Bars per phase of GET {_path_of(self.url)}, measured against budget: {phases}"
 
     def __str__(self) -> str:
         width = max(len(p) for p in self.budget_ms)
