@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from labkit.load.plan import DEFAULT_ENDPOINTS, PROFILES
     from labkit.load.result import EndpointLoad, LoadResult
     from labkit.load.runner import run_load, run_load_sync
+    from labkit.load.server_profile import profile_under_load
 
 # aiohttp and pandas load on first use: `labkit --help` and the light modules of this package
 # (plan, k6) do not pay for them.
@@ -31,6 +32,7 @@ _LAZY = {
     "LoadResult": "labkit.load.result",
     "run_load": "labkit.load.runner",
     "run_load_sync": "labkit.load.runner",
+    "profile_under_load": "labkit.load.server_profile",
 }
 
 
@@ -50,6 +52,7 @@ __all__ = [
     "RequestTiming",
     "breaking_point",
     "parse_server_timing",
+    "profile_under_load",
     "request_timing",
     "run_load",
     "run_load_sync",

@@ -11,19 +11,36 @@ from __future__ import annotations
 
 from labkit.lessons.n06_capstone import alerts, diagnose, impact, report, summary
 from labkit.lessons.n06_capstone.alerts import alert_scenarios
+from labkit.lessons.n06_capstone.diagnose import FIXES
+from labkit.lessons.n06_capstone.live import (
+    ORDER,
+    capstone_endpoints,
+    collect_samples,
+    one_at_a_time,
+    relabel,
+    reports_dir,
+)
 from labkit.lessons.n06_capstone.recorded_runs import optimisation_runs
 from labkit.lessons.n06_capstone.summary import sample_sets
 
 EXERCISES = ("06.latency_summary", "06.diagnose", "06.impact_table", "06.alerts", "06.report")
 
+# The exercise modules, and what the notebook uses.
 __all__ = [
     "EXERCISES",
+    "FIXES",
+    "ORDER",
     "alert_scenarios",
     "alerts",
+    "capstone_endpoints",
+    "collect_samples",
     "diagnose",
     "impact",
+    "one_at_a_time",
     "optimisation_runs",
+    "relabel",
     "report",
+    "reports_dir",
     "sample_sets",
     "summary",
 ]
