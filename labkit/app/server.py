@@ -49,7 +49,7 @@ from labkit.display import TextView
 from labkit.errors import ConfigurationError, ServerError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ServerStats(TextView):
     """Resource use of the server's processes at one moment (all workers added up)."""
 

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
+from labkit.display import TextView
 from labkit.errors import ConfigurationError, close_matches, quoted_choices
 
 OPTIMIZATIONS: Final = (
@@ -34,8 +35,8 @@ DESCRIPTIONS: Final[dict[str, str]] = {
 }
 
 
-@dataclass(frozen=True)
-class Toggles:
+@dataclass(frozen=True, repr=False)
+class Toggles(TextView):
     """Which optimisations are on. ``Toggles.parse("all")`` turns every one on."""
 
     enabled: frozenset[str] = frozenset()

@@ -15,7 +15,7 @@ from labkit.load.result import LoadResult
 from labkit.load.runner import run_load
 
 
-@dataclass
+@dataclass(repr=False)
 class BreakingPoint(TextView):
     """Each step's offered rate and what the server did with it."""
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import psutil
 
+from labkit.display import TextView
 from labkit.errors import ReportError
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -14,8 +15,8 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 UNLIMITED_FROM = 2**60
 
 
-@dataclass(frozen=True)
-class MemoryLimit:
+@dataclass(frozen=True, repr=False)
+class MemoryLimit(TextView):
     mb: float
     source: str  # "cgroup limit", "total RAM" or "given"
 

@@ -21,7 +21,7 @@ def preview_check(exercise_id: str, *answers: Any, timeout: float | None = None)
     return run_check(get_exercise(exercise_id), answers, timeout=timeout)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ProgressPlace(TextView):
     """Where check attempts are stored, and how to start afresh."""
 
