@@ -5,6 +5,22 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
+__all__ = [
+    "ConfigurationError",
+    "DatabaseError",
+    "DatasetError",
+    "GradingError",
+    "InstrumentBlinded",
+    "LabkitError",
+    "LoadError",
+    "MeasurementError",
+    "OutputError",
+    "ReportError",
+    "ServerError",
+    "close_matches",
+    "quoted_choices",
+]
+
 
 class LabkitError(Exception):
     """Base class: the message says what went wrong and what to do about it."""
