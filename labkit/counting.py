@@ -22,9 +22,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from labkit.display import TextView
 
-@dataclass(frozen=True)
-class OpCounts:
+
+@dataclass(frozen=True, repr=False)
+class OpCounts(TextView):
     """A snapshot of the tallies of an :class:`OpCounter`."""
 
     ordering: int = 0  # <, <=, >, >=

@@ -42,7 +42,7 @@ class Check:
     advice: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class DoctorReport(TextView):
     checks: tuple[Check, ...]
 

@@ -26,7 +26,7 @@ from labkit.display import TextView
 from labkit.errors import MeasurementError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class LoopLag(TextView):
     """What a heartbeat saw: ticks that happened, ticks missed and the longest gap."""
 

@@ -14,11 +14,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from labkit.errors import LabkitError
-
-
-class OutputError(LabkitError):
-    """An output path that cannot be written."""
+from labkit.errors import OutputError
 
 
 def output_path(

@@ -26,7 +26,7 @@ Value = float | bool | str
 _made_here: dict[str, Prediction] = {}  # this kernel's predictions by name, latest last
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Prediction(TextView):
     """One prediction and the value measured for it."""
 
@@ -114,7 +114,7 @@ def prediction(
     return made
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Calibration(TextView):
     """Predicted vs measured, one row per prediction."""
 

@@ -21,6 +21,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from labkit.display import TextView
 from labkit.errors import DatabaseError, InstrumentBlinded
 
 __all__ = [
@@ -36,8 +37,8 @@ _COMMIT = re.compile(r"^\s*(COMMIT|END)\b", re.IGNORECASE)
 _ROLLBACK = re.compile(r"^\s*ROLLBACK\s*(TRANSACTION)?\s*;?\s*$", re.IGNORECASE)
 
 
-@dataclass
-class StepCounter:
+@dataclass(repr=False)
+class StepCounter(TextView):
     """Instructions SQLite's virtual machine ran while the counter was active."""
 
     count: int = 0
@@ -148,8 +149,8 @@ async def query_timeout(
         await _set_handler(db, None, 1000)
 
 
-@dataclass(frozen=True)
-class TransactionCount:
+@dataclass(frozen=True, repr=False)
+class TransactionCount(TextView):
     """Transactions found in a statement log, and how they ended."""
 
     transactions: int

@@ -20,7 +20,7 @@ from labkit.app.database import INDEXES
 from labkit.app.routes import export
 from labkit.app.toggles import Toggles
 from labkit.data.schema import EPOCH, POST_STATUSES, SCHEMA, TIERS
-from labkit.errors import ServerError
+from labkit.errors import ConfigurationError, ServerError
 
 
 def build_dataset(path: Path, *, users: int = 80, posts: int = 600, seed: int = 7) -> Path:
@@ -216,8 +216,12 @@ def test_parse_optimize_accepts_names_and_rejects_typos() -> None:
     assert Toggles.parse("none").label == "none"
     assert Toggles.parse(["indexes", "cache"]).label == "cache,indexes"
     assert Toggles.parse("cache, dedupe").enabled == {"cache", "dedupe"}
-    with pytest.raises(ServerError, match="unknown optimisation cahce"):
+    with pytest.raises(
+        ConfigurationError, match=r"unknown optimisation cahce \(did you mean 'cache'\?\)"
+    ):
         Toggles.parse("cahce")
+    with pytest.raises(ConfigurationError, match=r"unknown optimisation zzz; choose from"):
+        Toggles.parse("cache,zzz")
 
 
 # ---------------------------------------------------------------- each toggle is measurable

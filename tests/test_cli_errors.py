@@ -112,6 +112,7 @@ CASES = [
     Case("serve with NaN latency", (*SERVE, "--latency-ms", "nan"), says="--latency-ms"),
     Case("serve on a port in use", (*SERVE, "--port", "{port}"), says="in use"),
     Case("serve with no workers", (*SERVE, "--workers", "0"), says="--workers"),
+    Case("serve with a misspelt optimisation", (*SERVE, "--optimize", "cahce"), says="'cache'"),
     Case("serve with a negative body limit", (*SERVE, "--max-body-bytes", "-1"), says="body"),
     Case(
         "serve a 0-byte dataset",

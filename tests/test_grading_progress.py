@@ -64,6 +64,22 @@ def test_records_and_reads_attempts(tmp_path: Path) -> None:
     assert [a.exercise for a in store.attempts("03")] == ["03.b"]
 
 
+def test_count_is_the_number_of_attempts_parked_ones_included(tmp_path: Path) -> None:
+    store = store_at(tmp_path)
+    assert store.count() == 0 and not store.path.exists()  # counting creates no store
+    store.record(result("02.a", NOT_YET))
+    store.record(result("03.b"))
+    assert store.count() == 2
+    holder = sqlite3.connect(store.path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    store.busy_timeout = 0.01
+    with pytest.warns(ProgressWarning, match="busy"):
+        store.record(result("02.a"))
+    holder.execute("ROLLBACK")
+    holder.close()
+    assert store.count() == len(store.attempts()) == 3
+
+
 def test_locked_store_parks_the_attempt_then_merges_it(tmp_path: Path) -> None:
     store = store_at(tmp_path)
     store.record(result("02.a", NOT_YET))

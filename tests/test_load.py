@@ -224,11 +224,12 @@ def test_repr_is_one_headline_line() -> None:
     result = recorded_result({"/a": [0.001] * 6, "/b": [0.003] * 4}, label="base")
     text = repr(result)
     assert "\n" not in text and len(text) < 200
-    assert text.startswith("<LoadResult base: 3 VUs, 10 requests")
+    assert text == f"<LoadResult: {result.headline()}>"
+    assert text.startswith("<LoadResult: base: 3 VUs × 2.0 s")
     assert "5 req/s" in text and "p50 1.0 ms" in text and "p99 3.0 ms" in text
     assert "errors 0.0%" in text and "LatencyRecorder" not in text
     result.aborted = "gone"
-    assert repr(result).endswith(", partial>")
+    assert repr(result).endswith(" (partial run)>")
 
 
 def test_renamed_is_a_consistent_copy() -> None:

@@ -1,4 +1,4 @@
-"""``labkit.load.optimize``: which steps a target adds, the checks made before any server
+"""``labkit.load.optimization``: which steps a target adds, the checks made before any server
 starts, saving the results, and (marked ``server``) a run on real lab servers."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from labkit.app.toggles import OPTIMIZATIONS
 from labkit.errors import LabkitError, LoadError
 from labkit.load.interleaved import compare_steps
-from labkit.load.optimize import TARGETS, optimize, save_results, steps_for
+from labkit.load.optimization import TARGETS, optimize, save_results, steps_for
 from labkit.load.result import EndpointLoad, LoadResult
 
 
@@ -49,7 +49,7 @@ def test_bad_arguments_fail_before_any_server_starts() -> None:
 
 def test_the_module_is_light_for_the_command_line() -> None:
     code = (
-        "import sys, labkit.load.optimize; "
+        "import sys, labkit.load.optimization; "
         "print(' '.join(m for m in ('aiohttp', 'pandas', 'fastapi') if m in sys.modules))"
     )
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -50,7 +50,7 @@ def test_a_time_limit_ends_the_run_first_and_says_so() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "says"),
     [
-        ({"requests": 0}, "whole number"),
+        ({"requests": 0}, "between 1"),
         ({"requests": 2.5}, "whole number"),
         ({"requests": True}, "whole number"),
         ({"requests": 10, "rate": 50.0}, "closed loop"),
@@ -59,3 +59,23 @@ def test_a_time_limit_ends_the_run_first_and_says_so() -> None:
 def test_bad_counts_are_load_errors(kwargs: dict[str, Any], says: str) -> None:
     with pytest.raises(LoadError, match=says):
         asyncio.run(run_load("http://127.0.0.1:9", ["/"], progress=False, **kwargs))
+
+
+def test_the_cli_refuses_a_request_count_before_any_load(tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    for extra, says in [
+        (["--requests", "0"], "between 1"),
+        (["--requests", "5", "--rate", "10"], "closed loop"),
+        (["--requests", "5", "--once"], "not with"),
+    ]:
+        done = subprocess.run(
+            [sys.executable, "-m", "labkit", "loadtest", "http://127.0.0.1:9/", *extra],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode != 0
+        assert says in done.stderr and "Traceback" not in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1

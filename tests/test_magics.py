@@ -111,6 +111,30 @@ def test_labkit_error_in_a_plain_cell_has_no_traceback(shell: InteractiveShell) 
     assert "Traceback" not in captured.stdout + captured.stderr
 
 
+def test_other_errors_keep_their_traceback(shell: InteractiveShell) -> None:
+    # Only labkit's errors are shortened: the learner's own, and Python's, show as usual.
+    _, captured = run(shell, "def broken():\n    return 1 / 0\nbroken()")
+    assert "Traceback" in captured.stdout and "ZeroDivisionError" in captured.stdout
+
+
+def test_a_shortened_labkit_error_keeps_its_traceback_for_tb(shell: InteractiveShell) -> None:
+    _, captured = run(shell, "from labkit.timing import bench\nbench(square, 'x')")
+    assert "Traceback" not in captured.stdout + captured.stderr
+    _, captured = run(shell, "%tb")
+    assert "Traceback" in captured.stdout and "MeasurementError" in captured.stdout
+
+
+def test_bench_options_come_from_one_declaration() -> None:
+    from labkit.magics.bench import BenchMagics, split_bench_line
+    from labkit.magics.cells import option_words
+
+    flags, with_value = option_words(BenchMagics.bench)
+    assert flags == {"-o", "--output", "-q", "--quick", "-g", "--gc"}
+    assert with_value == {"-r", "--repeat", "-t", "--min-time", "-w", "--warmup"}
+    assert split_bench_line("-q -r 5 f(x, -r)") == ("-q -r 5", "f(x, -r)")
+    assert split_bench_line("--repeat=3 f( 'a  b' )") == ("--repeat=3", "f( 'a  b' )")
+
+
 def test_profile_cpu_keeps_variables_and_value(shell: InteractiveShell) -> None:
     cell = "%%profile cpu\nprofiled = sum(len(str(i)) for i in range(100000))\nprofiled + 1"
     result, captured = run(shell, cell)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from labkit.cli import main
-from labkit.errors import LoadError
+from labkit.errors import ReportError
 from labkit.load.result import EndpointLoad, LoadResult
 from labkit.report import SECTIONS, build_report
 from labkit.report.builder import ms, rps
@@ -85,7 +85,7 @@ def test_notes_are_included(tmp_path: Path) -> None:
     assert report.markdown.startswith("# Feed tuning")
     assert "Author: Ada" in report.markdown and "[high] shard the comments" in report.markdown
     notes.write_text("- just a list\n")
-    with pytest.raises(LoadError, match="must be a mapping"):
+    with pytest.raises(ReportError, match="must be a mapping"):
         build_report(BASE, AFTER, notes=notes, plots=False)
 
 

@@ -8,7 +8,7 @@ import psutil
 import pytest
 
 from labkit.cli import main
-from labkit.errors import LoadError
+from labkit.errors import ReportError
 from labkit.report import build_report
 from labkit.report.claims import Claim, claims_table
 from labkit.report.limits import memory_limit
@@ -30,7 +30,7 @@ def test_memory_row_shows_the_fraction_and_alerts_over_80_percent() -> None:
     assert calm.figures["after.memory_fraction"] == pytest.approx(0.06)
     tight = build_report(BASE, AFTER, plots=False, memory_limit_mb=70)  # 86% of the limit
     assert "(85.7%)" in memory_line(tight.markdown) and "**ALERT**" in memory_line(tight.markdown)
-    with pytest.raises(LoadError, match="memory_limit_mb must be > 0"):
+    with pytest.raises(ReportError, match="memory_limit_mb must be > 0"):
         build_report(BASE, AFTER, plots=False, memory_limit_mb=0)
 
 
@@ -75,9 +75,9 @@ def test_claimed_vs_measured_table() -> None:
         table, _ = claims_table(BASE, AFTER, {"rps": said}, {"rps": word})
         assert table.rows[0][-1] == expected.strip("| ").strip()
     assert "Claimed vs measured" not in build_report(BASE, AFTER, plots=False).markdown
-    with pytest.raises(LoadError, match="unknown claimed figure"):
+    with pytest.raises(ReportError, match="unknown claimed figure"):
         build_report(BASE, AFTER, plots=False, claims={"speed": 3})
-    with pytest.raises(LoadError, match="must be a number"):
+    with pytest.raises(ReportError, match="must be a number"):
         build_report(BASE, AFTER, plots=False, claims={"rps": "fast"})  # type: ignore[dict-item]
 
 

@@ -13,13 +13,25 @@ from labkit.app.toggles import DESCRIPTIONS, OPTIMIZATIONS, Toggles
 
 if TYPE_CHECKING:  # pragma: no cover
     from labkit.app.factory import create_app
+    from labkit.app.ratelimit import RateLimiter
     from labkit.app.server import LabServer
 
-__all__ = ["DESCRIPTIONS", "OPTIMIZATIONS", "LabServer", "Toggles", "create_app"]
+__all__ = [
+    "DESCRIPTIONS",
+    "OPTIMIZATIONS",
+    "LabServer",
+    "RateLimiter",
+    "Toggles",
+    "create_app",
+]
 
 # FastAPI (the app) and psutil (the server runner) load on first use, so light modules of this
 # package (runtime, toggles) — and `labkit --help` — do not pay for them.
-_LAZY = {"create_app": "labkit.app.factory", "LabServer": "labkit.app.server"}
+_LAZY = {
+    "create_app": "labkit.app.factory",
+    "LabServer": "labkit.app.server",
+    "RateLimiter": "labkit.app.ratelimit",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -11,7 +11,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Final
 
-from labkit.errors import ServerError
+from labkit.errors import ConfigurationError, ServerError
 
 MAX_LATENCY_MS: Final = 10_000.0  # a simulated round trip longer than 10 s is a typo
 MAX_WORKERS: Final = 64
@@ -21,9 +21,9 @@ APP_TABLES: Final = ("users", "posts", "comments", "products", "categories")
 
 def check_latency(latency_ms: float) -> float:
     if not isinstance(latency_ms, int | float) or not math.isfinite(latency_ms):
-        raise ServerError(f"--latency-ms must be a finite number, got {latency_ms!r}")
+        raise ConfigurationError(f"--latency-ms must be a finite number, got {latency_ms!r}")
     if not 0 <= latency_ms <= MAX_LATENCY_MS:
-        raise ServerError(
+        raise ConfigurationError(
             f"--latency-ms must be between 0 and {MAX_LATENCY_MS:g}, got {latency_ms:g}"
         )
     return float(latency_ms)
@@ -31,13 +31,13 @@ def check_latency(latency_ms: float) -> float:
 
 def check_workers(workers: int) -> int:
     if not 1 <= workers <= MAX_WORKERS:
-        raise ServerError(f"--workers must be between 1 and {MAX_WORKERS}, got {workers}")
+        raise ConfigurationError(f"--workers must be between 1 and {MAX_WORKERS}, got {workers}")
     return workers
 
 
 def check_port(port: int | None) -> int | None:
     if port is not None and not 1 <= port <= 65535:
-        raise ServerError(f"--port must be between 1 and 65535, got {port}")
+        raise ConfigurationError(f"--port must be between 1 and 65535, got {port}")
     return port
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib.util
 from typing import Final
 
-from labkit.errors import ServerError
+from labkit.errors import ConfigurationError, quoted_choices
 
 RUNTIMES: Final = {
     "uvloop": ("uvloop", "httptools"),
@@ -40,9 +40,11 @@ def resolve(runtime: str | None) -> str:
         return default_runtime()
     name = str(runtime).strip().lower()
     if name not in RUNTIMES:
-        raise ServerError(f"unknown runtime {runtime!r}: choose {' or '.join(sorted(RUNTIMES))}")
+        raise ConfigurationError(
+            f"unknown runtime {runtime!r}: choose {quoted_choices(sorted(RUNTIMES))}"
+        )
     if not available(name):
-        raise ServerError(
+        raise ConfigurationError(
             f"the {name} runtime needs uvloop and httptools, which are not installed here "
             "(pip install uvloop httptools); use --runtime asyncio"
         )

@@ -46,10 +46,10 @@ from labkit.app.runtime import uvicorn_arguments
 from labkit.app.toggles import Toggles
 from labkit.data.scratch import owned_temp_dir
 from labkit.display import TextView
-from labkit.errors import ServerError
+from labkit.errors import ConfigurationError, ServerError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ServerStats(TextView):
     """Resource use of the server's processes at one moment (all workers added up)."""
 
@@ -130,7 +130,7 @@ class LabServer:
     ) -> None:
         self.runtime = resolve_runtime(runtime)
         if max_body_bytes < 0:
-            raise ServerError(f"--max-body-bytes must be >= 0, got {max_body_bytes}")
+            raise ConfigurationError(f"--max-body-bytes must be >= 0, got {max_body_bytes}")
         self.max_body_bytes = max_body_bytes
         check_workers(workers)
         check_port(port)

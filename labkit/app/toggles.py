@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
-from labkit.errors import ServerError
+from labkit.display import TextView
+from labkit.errors import ConfigurationError, close_matches, quoted_choices
 
 OPTIMIZATIONS: Final = (
     "eager_loading",
@@ -34,8 +35,8 @@ DESCRIPTIONS: Final[dict[str, str]] = {
 }
 
 
-@dataclass(frozen=True)
-class Toggles:
+@dataclass(frozen=True, repr=False)
+class Toggles(TextView):
     """Which optimisations are on. ``Toggles.parse("all")`` turns every one on."""
 
     enabled: frozenset[str] = frozenset()
@@ -60,9 +61,9 @@ class Toggles:
             return cls(frozenset(OPTIMIZATIONS))
         unknown = sorted(set(names) - set(OPTIMIZATIONS) - {"none"})
         if unknown:
-            raise ServerError(
-                f"unknown optimisation {', '.join(unknown)}; choose from: "
-                f"{', '.join(OPTIMIZATIONS)} (or 'none' / 'all')"
+            raise ConfigurationError(
+                f"unknown optimisation {', '.join(_with_close_matches(n) for n in unknown)}; "
+                f"choose from: {', '.join(OPTIMIZATIONS)} (or 'none' / 'all')"
             )
         return cls(frozenset(name for name in names if name != "none"))
 
@@ -80,3 +81,8 @@ class Toggles:
 
     def __str__(self) -> str:
         return self.label
+
+
+def _with_close_matches(name: str) -> str:
+    close = close_matches(name, OPTIMIZATIONS)
+    return f"{name} (did you mean {quoted_choices(close)}?)" if close else name

@@ -25,6 +25,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--vus", type=int, default=None)
     parser.add_argument("--duration", type=float, default=None, help="seconds measured")
     parser.add_argument("--rate", type=float, default=None, help="requests/s (open loop)")
+    parser.add_argument(
+        "--requests", type=int, default=None, help="stop after this many requests (closed loop)"
+    )
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds not recorded")
     parser.add_argument("--once", action="store_true", help="time the phases of one request")
     parser.add_argument("-o", "--output", help="write the result as JSON (for labkit report)")
@@ -54,12 +57,18 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from labkit.errors import LoadError
-    from labkit.load.plan import check_warmup, choose_shape
+    from labkit.load.plan import check_requests, check_warmup, choose_shape
     from labkit.output_files import output_path
 
     # Everything that can be wrong with the command line is found before the load starts.
     choose_shape(args.profile, args.vus, args.duration, args.rate)
     check_warmup(args.warmup)
+    if args.requests is not None:
+        check_requests(args.requests, args.rate)
+        if args.export_k6 is not None or args.profile_server is not None or args.once:
+            raise LoadError(
+                "--requests counts a load run: not with --export-k6, --profile-server or --once"
+            )
     if args.output is not None:
         args.output = output_path(args.output, what="-o")
     if args.export_k6 is not None:
@@ -102,6 +111,7 @@ async def _run(target: Any, endpoints: list[str] | None, args: argparse.Namespac
         vus=args.vus,
         duration=args.duration,
         rate=args.rate,
+        requests=args.requests,
         warmup=args.warmup,
         profile=args.profile,
         progress=not args.no_progress,

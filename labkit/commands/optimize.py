@@ -7,7 +7,7 @@ import asyncio
 from typing import Any
 
 from labkit.load.endpoints import DEEP_PAGE
-from labkit.load.optimize import TARGETS
+from labkit.load.optimization import TARGETS
 from labkit.load.plan import PROFILES
 from labkit.report.choices import PRIORITIES
 
@@ -50,7 +50,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from labkit.errors import LoadError
-    from labkit.load.optimize import optimize, save_results
+    from labkit.load.optimization import optimize, save_results
     from labkit.output_files import output_path
     from labkit.report import build_report
 

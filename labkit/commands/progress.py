@@ -7,7 +7,7 @@ import argparse
 import json
 from typing import Any
 
-from labkit.errors import LabkitError
+from labkit.errors import GradingError
 
 
 def register(subparsers: Any) -> None:
@@ -32,7 +32,7 @@ def known_notebook(notebook: str) -> str:
 
     number = notebook.strip().zfill(2)
     if number not in LESSON_MODULES:
-        raise LabkitError(
+        raise GradingError(
             f"there is no notebook {notebook!r}: choose one of {', '.join(sorted(LESSON_MODULES))}"
         )
     return number

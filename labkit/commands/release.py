@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from labkit.errors import LabkitError
+from labkit.errors import OutputError
 
 
 def register(subparsers: Any) -> None:
@@ -73,14 +73,14 @@ def release_into_place(solutions: Path, out: Path, release_all: Any) -> list[tup
     """Write every student notebook into a temporary folder next to ``out``, check that every
     target can be replaced, then move them into place: all of the release or none of it."""
     if out.exists() and not out.is_dir():
-        raise LabkitError(f"--out {out} is a file, not a folder")
+        raise OutputError(f"--out {out} is a file, not a folder")
     parent = out.resolve().parent
     if not parent.is_dir():
-        raise LabkitError(f"cannot write to {out}: {parent} is not a folder")
+        raise OutputError(f"cannot write to {out}: {parent} is not a folder")
     try:
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name or 'out'}.release-", dir=parent))
     except OSError as exc:
-        raise LabkitError(f"cannot write to {parent}: {exc.strerror or exc}") from None
+        raise OutputError(f"cannot write to {parent}: {exc.strerror or exc}") from None
     try:
         staged = release_all(solutions, staging)
         moves = [
@@ -88,7 +88,7 @@ def release_into_place(solutions: Path, out: Path, release_all: Any) -> list[tup
         ]
         for _, final, _ in moves:
             if (final.exists() or final.is_symlink()) and not final.is_file():
-                raise LabkitError(f"cannot write {final}: it is not a regular file (a folder?)")
+                raise OutputError(f"cannot write {final}: it is not a regular file (a folder?)")
         out.mkdir(parents=True, exist_ok=True)
         for source, final, _ in moves:
             if final.is_file() and final.read_bytes() == source.read_bytes():
@@ -96,6 +96,6 @@ def release_into_place(solutions: Path, out: Path, release_all: Any) -> list[tup
             os.replace(source, final)
         return [(final, released) for _, final, released in moves]
     except OSError as exc:
-        raise LabkitError(f"cannot write the release into {out}: {exc.strerror or exc}") from None
+        raise OutputError(f"cannot write the release into {out}: {exc.strerror or exc}") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)

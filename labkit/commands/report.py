@@ -46,7 +46,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from labkit.errors import LoadError
+    from labkit.errors import ReportError
     from labkit.load.result import LoadResult
     from labkit.output_files import output_path
     from labkit.report import build_report
@@ -60,13 +60,13 @@ def run(args: argparse.Namespace) -> int:
     for item in args.step:
         name, sep, path = item.partition("=")
         if not sep or not name.strip():
-            raise LoadError(f"--step wants NAME=FILE, got {item!r}")
+            raise ReportError(f"--step wants NAME=FILE, got {item!r}")
         steps.append((name, LoadResult.from_json(path)))
         runs[f"step {name}"] = steps[-1][1]
     for what, result in runs.items():
         problem = result.failure_problem()
         if problem and not args.allow_errors:
-            raise LoadError(
+            raise ReportError(
                 f"the {what} run cannot be compared: {problem} (or pass --allow-errors)"
             )
     report = build_report(

@@ -13,6 +13,7 @@ from labkit.data.copies import fresh_copy, isolated_copy
 from labkit.data.dataset import Dataset, find_problem, read_dataset
 from labkit.data.location import data_dir
 from labkit.data.schema import DEFAULT_SEED, SIZES, TABLES
+from labkit.data.scratch import owned_temp_dir
 
 __all__ = [
     "DEFAULT_SEED",
@@ -25,5 +26,6 @@ __all__ = [
     "find_problem",
     "fresh_copy",
     "isolated_copy",
+    "owned_temp_dir",
     "read_dataset",
 ]

@@ -26,7 +26,7 @@ APPLICATION_ID = 0x4C424B54
 META_SCHEMA = f"CREATE TABLE {META_TABLE} (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Dataset(TextView):
     """One dataset file: where it is, what it holds, and its fingerprint."""
 

@@ -36,7 +36,7 @@ class PlanStep:
     detail: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Plan(TextView):
     """The rows of ``EXPLAIN QUERY PLAN`` for one statement."""
 

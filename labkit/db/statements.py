@@ -30,8 +30,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 
-@dataclass(slots=True)
-class Statement:
+@dataclass(slots=True, repr=False)
+class Statement(TextView):
     """One statement as SQLite ran it.
 
     ``changes``: rows it inserted, updated or deleted (SQLite's own count); ``in_transaction``:

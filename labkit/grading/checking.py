@@ -17,12 +17,13 @@ import time
 import traceback
 import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from labkit.data.schema import DEFAULT_SEED
 from labkit.errors import GradingError, InstrumentBlinded
 from labkit.grading.grader import Grader, NotYet, reference_message
-from labkit.grading.instruments import WATCH, blinded_message, cell_defined
+from labkit.grading.instruments import WATCH, Change, blinded_message, cell_defined
 from labkit.grading.learner import describe_exception, raised_in_learner_code
 from labkit.grading.references import same_code_as_reference
 from labkit.grading.registry import Exercise, course_exercises, get_exercise, load_lessons
@@ -35,7 +36,13 @@ from labkit.grading.result import (
     CheckSummary,
     measurements_text,
 )
-from labkit.grading.runner import CheckTimeout, captured_output, run_with_deadline
+from labkit.grading.runner import (
+    CappedOutput,
+    CheckTimeout,
+    RunOutcome,
+    captured_output,
+    run_with_deadline,
+)
 
 CHECK_LOG_ENV = "LABKIT_CHECK_LOG"
 STRICT_ENV = "LABKIT_STRICT"
@@ -80,27 +87,62 @@ def run_check(
     ``allow_reference=True`` grades labkit's own reference answers as if they were the learner's
     (the course's tests prove the references pass); a learner's check never sets it.
     """
-    started = time.perf_counter()
-    seed = fresh_seed() if seed is None else int(seed)
+    attempt = Attempt(exercise, fresh_seed() if seed is None else int(seed))
+    refused = refuse_answers(attempt, answers, allow_reference)
+    if refused is not None:
+        return refused
+    # What the check measures with, as it is now: whatever the answer patches (even on the way
+    # out of a timed-out check) is put back before the next check.
+    before = WATCH.snapshot()
+    patched_earlier = cell_defined(before)
+    if patched_earlier:
+        return attempt.result(NOT_YET, replaced_in_cell_message(patched_earlier[0]))
+    grader = Grader(
+        exercise, answers, attempt.seed, allow_reference=allow_reference, baseline=before
+    )
     limit = exercise.timeout if timeout is None else float(timeout)
+    outcome, output = grade_within(grader, limit)
+    left_patched = before.restore()
+    common: dict[str, Any] = {
+        "measurements": list(grader.measurements),
+        "notes": list(grader.notes),
+        "output": output.text(),
+        "output_chars": output.total,
+    }
+    return judge(attempt, grader, outcome, left_patched, limit, common)
 
-    def result(verdict: str, message: str, **extra: Any) -> CheckResult:
-        passed = verdict == PASSED
+
+@dataclass(frozen=True)
+class Attempt:
+    """One attempt at an exercise, on one seed: what each of its results shares."""
+
+    exercise: Exercise
+    seed: int
+    started: float = field(default_factory=time.perf_counter)
+
+    def result(self, verdict: str, message: str, **extra: Any) -> CheckResult:
+        exercise = self.exercise
         return CheckResult(
             exercise_id=exercise.id,
             title=exercise.title,
             verdict=verdict,
-            points=exercise.points if passed else 0,
+            points=exercise.points if verdict == PASSED else 0,
             max_points=exercise.points,
             message=message,
-            seed=seed,
-            seconds=time.perf_counter() - started,
+            seed=self.seed,
+            seconds=time.perf_counter() - self.started,
             **extra,
         )
 
+
+def refuse_answers(
+    attempt: Attempt, answers: tuple[Any, ...], allow_reference: bool
+) -> CheckResult | None:
+    """The result without grading when the answers are the wrong number or labkit's own."""
+    exercise = attempt.exercise
     if len(answers) != len(exercise.answers):
         names = ", ".join(exercise.answers)
-        return result(
+        return attempt.result(
             NOT_YET,
             f"{exercise.id} takes {exercise.answers_text()}, but {len(answers)} "
             f"{'was' if len(answers) == 1 else 'were'} given. "
@@ -110,96 +152,125 @@ def run_check(
         for answer in answers:
             reference = same_code_as_reference(answer)
             if reference is not None:
-                return result(NOT_YET, reference_message(reference), used_reference=reference)
+                return attempt.result(
+                    NOT_YET, reference_message(reference), used_reference=reference
+                )
+    return None
 
-    # What the check measures with, as it is now: whatever the answer patches (even on the way
-    # out of a timed-out check) is put back before the next check.
-    before = WATCH.snapshot()
-    patched_earlier = cell_defined(before)
-    if patched_earlier:
-        return result(
-            NOT_YET,
-            f"Not yet: `{patched_earlier[0]}` has been replaced by code from a notebook cell, "
-            "and the check measures with it. Restart the kernel (Kernel → Restart) and run the "
-            "notebook without that replacement.",
-        )
-    grader = Grader(exercise, answers, seed, allow_reference=allow_reference, baseline=before)
+
+def replaced_in_cell_message(name: str) -> str:
+    return (
+        f"Not yet: `{name}` has been replaced by code from a notebook cell, and the check "
+        "measures with it. Restart the kernel (Kernel → Restart) and run the notebook without "
+        "that replacement."
+    )
+
+
+def grade_within(grader: Grader, limit: float) -> tuple[RunOutcome, CappedOutput]:
+    """Run the grade function under the time limit, its printed output captured."""
     with captured_output() as output:
         outcome = run_with_deadline(
             grader.grade,
             limit,
             on_timeout=grader.cancel_from_other_thread,
-            name=f"check-{exercise.id}",
+            name=f"check-{grader.exercise.id}",
             excluded=grader.excluded,
         )
-    if not outcome.abandoned:
+    if not outcome.abandoned:  # a thread that could not be stopped may still use them
         grader.cleanup()
-    left_patched = before.restore()
-    common: dict[str, Any] = {
-        "measurements": list(grader.measurements),
-        "notes": list(grader.notes),
-        "output": output.text(),
-        "output_chars": output.total,
-    }
+    return outcome, output
+
+
+def judge(
+    attempt: Attempt,
+    grader: Grader,
+    outcome: RunOutcome,
+    left_patched: list[Change],
+    limit: float,
+    common: dict[str, Any],
+) -> CheckResult:
+    """The verdict on a graded attempt, from how the grade function ended."""
+    hint = attempt.exercise.hint
     error = outcome.error
     if outcome.timed_out:
-        who = f"Your {grader.answer_at_timeout}" if grader.answer_at_timeout else "Your code"
-        notes = common.pop("notes")
-        if outcome.abandoned:
-            notes.append(
-                "It could not be stopped and may still be running in the background: "
-                "restart the kernel if the notebook becomes slow."
-            )
-        return result(
-            NOT_YET,
-            f"{who} did not finish within {limit:g} s.",
-            hint="Look for a loop that never ends, or work repeated far more often than needed."
-            + (f" {exercise.hint}" if exercise.hint else ""),
-            notes=notes,
-            **common,
-        )
+        return timed_out(attempt, grader, outcome.abandoned, limit, common)
     if isinstance(error, NotYet):
-        return result(
+        return attempt.result(
             NOT_YET,
             error.message,
-            hint=error.hint or exercise.hint,
+            hint=error.hint or hint,
             learner_error=error.learner_error,
             used_reference=error.used_reference,
             **common,
         )
     if isinstance(error, InstrumentBlinded):
-        return result(NOT_YET, str(error), hint=exercise.hint, **common)
+        return attempt.result(NOT_YET, str(error), hint=hint, **common)
     if left_patched:  # changed outside a g.call (the grade used the answer's object directly)
-        return result(NOT_YET, blinded_message(left_patched), hint=exercise.hint, **common)
+        return attempt.result(NOT_YET, blinded_message(left_patched), hint=hint, **common)
     if error is None:
-        missed = [m for m in grader.measurements if not m.ok]
-        if not missed:
-            message = "Correct" + (
-                f": {measurements_text(grader.measurements)}." if grader.measurements else "."
-            )
-            return result(PASSED, message, **common)
-        # "Correct result" only when the grade compared the result itself (expect_equal).
-        lead = "Correct result, but" if grader.verified else "Not yet:"
-        return result(
-            NOT_YET,
-            f"{lead} {measurements_text(missed)}.",
-            hint=next((m.hint for m in missed if m.hint), exercise.hint),
-            **common,
+        return measured(attempt, grader, common)
+    return raised(attempt, grader, error, common)
+
+
+def timed_out(
+    attempt: Attempt, grader: Grader, abandoned: bool, limit: float, common: dict[str, Any]
+) -> CheckResult:
+    who = f"Your {grader.answer_at_timeout}" if grader.answer_at_timeout else "Your code"
+    notes = common.pop("notes")
+    if abandoned:
+        notes.append(
+            "It could not be stopped and may still be running in the background: "
+            "restart the kernel if the notebook becomes slow."
         )
+    hint = attempt.exercise.hint
+    return attempt.result(
+        NOT_YET,
+        f"{who} did not finish within {limit:g} s.",
+        hint="Look for a loop that never ends, or work repeated far more often than needed."
+        + (f" {hint}" if hint else ""),
+        notes=notes,
+        **common,
+    )
+
+
+def measured(attempt: Attempt, grader: Grader, common: dict[str, Any]) -> CheckResult:
+    """The verdict when the grade ran to its end: passed unless a measurement missed."""
+    missed = [m for m in grader.measurements if not m.ok]
+    if not missed:
+        message = "Correct" + (
+            f": {measurements_text(grader.measurements)}." if grader.measurements else "."
+        )
+        return attempt.result(PASSED, message, **common)
+    # "Correct result" only when the grade compared the result itself (expect_equal).
+    lead = "Correct result, but" if grader.verified else "Not yet:"
+    return attempt.result(
+        NOT_YET,
+        f"{lead} {measurements_text(missed)}.",
+        hint=next((m.hint for m in missed if m.hint), attempt.exercise.hint),
+        **common,
+    )
+
+
+def raised(
+    attempt: Attempt, grader: Grader, error: BaseException, common: dict[str, Any]
+) -> CheckResult:
+    """The verdict when the grade raised: the learner's exception or value if it was theirs,
+    else an internal error with its traceback."""
+    exercise = attempt.exercise
     if not isinstance(error, CheckTimeout) and raised_in_learner_code(
         error, _source_files(exercise)
     ):
         # The grade function used the learner's object directly (not via g.call) and their
         # code raised: still their exception, shown as theirs.
         described = describe_exception(grader.current_answer or "code", error)
-        return result(
+        return attempt.result(
             NOT_YET, described.summary(), hint=exercise.hint, learner_error=described, **common
         )
     blamed = grader.blame_learner_value(error)
     if blamed is not None:
-        return result(NOT_YET, blamed.message, hint=exercise.hint, **common)
+        return attempt.result(NOT_YET, blamed.message, hint=exercise.hint, **common)
     detail = "".join(traceback.format_exception(error)).rstrip()
-    return result(ERROR, INTERNAL_ERROR, detail=detail, **common)
+    return attempt.result(ERROR, INTERNAL_ERROR, detail=detail, **common)
 
 
 def _source_files(exercise: Exercise) -> tuple[str, ...]:

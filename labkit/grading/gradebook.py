@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from labkit.display import TextView
 from labkit.errors import GradingError
 from labkit.grading.result import NOT_RUN, NOT_YET, PASSED
 from labkit.output_files import write_atomically
@@ -81,8 +82,8 @@ class PassRate:
         return self.passed / self.submissions if self.submissions else 0.0
 
 
-@dataclass
-class BatchReport:
+@dataclass(repr=False)
+class BatchReport(TextView):
     runs: list[NotebookRun]
     hidden_sha256: str = ""
 

@@ -281,6 +281,19 @@ class ProgressStore:
         rows.extend(a for a in self._pending() if notebook is None or a.notebook == notebook)
         return sorted(rows, key=lambda a: a.at)
 
+    def count(self) -> int:
+        """How many attempts are stored, parked ones included (``len(attempts())``, unread)."""
+        stored = 0
+        if self.path.exists():
+            try:
+                with self._connect() as db:
+                    stored = int(db.execute("SELECT COUNT(*) FROM attempts").fetchone()[0])
+            except sqlite3.OperationalError as exc:
+                _warn(
+                    f"the progress store could not be read ({exc}); counting parked attempts only."
+                )
+        return stored + sum(1 for _ in self._pending())
+
     def _pending(self) -> Iterator[Attempt]:
         if not self.pending_path.exists():
             return

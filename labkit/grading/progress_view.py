@@ -46,12 +46,8 @@ class ExerciseProgress:
         return dt.datetime.fromtimestamp(self.last_at).strftime("%Y-%m-%d %H:%M")
 
 
-@dataclass
+@dataclass(repr=False)
 class ProgressReport(TextView):
-    # IPython looks for _repr_pretty_ before __repr__ class by class along the MRO: without
-    # this, the dataclass's generated __repr__ would win over TextView's readable text.
-    _repr_pretty_ = TextView._repr_pretty_
-
     rows: list[ExerciseProgress]
     store: str
 

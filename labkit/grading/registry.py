@@ -6,13 +6,12 @@ the exercise id and the learner's answers.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from labkit.errors import GradingError
+from labkit.errors import GradingError, close_matches, quoted_choices
 
 DEFAULT_TIMEOUT = 10.0
 """Seconds a check may take unless its exercise says otherwise."""
@@ -89,14 +88,12 @@ class Registry:
         ids = sorted(self._exercises)
         if not ids:
             return f"No exercise {exercise_id!r}: no exercises are registered"
-        close = difflib.get_close_matches(exercise_id, ids, n=3, cutoff=0.6)
+        close = close_matches(exercise_id, ids)
         if not close:
             prefix = exercise_id.split(".", 1)[0]
             close = [i for i in ids if i.split(".", 1)[0] == prefix][:5]
         if close:
-            quoted = [repr(c) for c in close]
-            options = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
-            return f"No exercise {exercise_id!r}. Did you mean {options}?"
+            return f"No exercise {exercise_id!r}. Did you mean {quoted_choices(close)}?"
         notebooks = sorted({i.split(".", 1)[0] for i in ids})
         return (
             f"No exercise {exercise_id!r}. Exercise ids look like '<notebook>.<name>'; "

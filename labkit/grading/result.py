@@ -36,8 +36,8 @@ def format_value(value: object) -> str:
     return str(value)
 
 
-@dataclass(frozen=True)
-class Measurement:
+@dataclass(frozen=True, repr=False)
+class Measurement(TextView):
     """One measured property of the learner's answer, against its target."""
 
     name: str
@@ -97,13 +97,9 @@ def _inline_code(text: str) -> str:
     return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(pieces))
 
 
-@dataclass
+@dataclass(repr=False)
 class CheckResult(TextView):
     """The verdict of one check: passed or "not yet", what was measured and what to try next."""
-
-    # IPython looks for _repr_pretty_ before __repr__ class by class along the MRO: without
-    # this, the dataclass's generated __repr__ would win over TextView's readable text.
-    _repr_pretty_ = TextView._repr_pretty_
 
     exercise_id: str
     title: str
@@ -251,13 +247,9 @@ class CheckResult(TextView):
         )
 
 
-@dataclass
+@dataclass(repr=False)
 class CheckSummary(TextView):
     """The results of ``check_all()``: one row per exercise and a "5/7 passed" headline."""
-
-    # IPython looks for _repr_pretty_ before __repr__ class by class along the MRO: without
-    # this, the dataclass's generated __repr__ would win over TextView's readable text.
-    _repr_pretty_ = TextView._repr_pretty_
 
     notebook: str
     results: list[CheckResult]

@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from labkit.load.breaking import BreakingPoint, breaking_point
+    from labkit.load.optimization import optimize
     from labkit.load.phases import RequestTiming, parse_server_timing, request_timing
     from labkit.load.plan import DEFAULT_ENDPOINTS, PROFILES
     from labkit.load.result import EndpointLoad, LoadResult
     from labkit.load.runner import run_load, run_load_sync
+    from labkit.load.server_profile import profile_under_load
 
 # aiohttp and pandas load on first use: `labkit --help` and the light modules of this package
 # (plan, k6) do not pay for them.
@@ -31,6 +33,8 @@ _LAZY = {
     "LoadResult": "labkit.load.result",
     "run_load": "labkit.load.runner",
     "run_load_sync": "labkit.load.runner",
+    "optimize": "labkit.load.optimization",
+    "profile_under_load": "labkit.load.server_profile",
 }
 
 
@@ -49,7 +53,9 @@ __all__ = [
     "LoadResult",
     "RequestTiming",
     "breaking_point",
+    "optimize",
     "parse_server_timing",
+    "profile_under_load",
     "request_timing",
     "run_load",
     "run_load_sync",

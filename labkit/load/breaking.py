@@ -19,7 +19,7 @@ KEEPING_UP: Final = 0.9
 keep up: the sends it missed are load the server never had to answer (coordinated omission)."""
 
 
-@dataclass
+@dataclass(repr=False)
 class BreakingPoint(TextView):
     """Each step's offered rate and what the server did with it."""
 

@@ -111,8 +111,8 @@ def format_interval(ratio: float, low: float, high: float) -> str:
     return f"×{ratio:.2f} [{low:.2f}–{high:.2f}]"
 
 
-@dataclass(frozen=True)
-class Effect:
+@dataclass(frozen=True, repr=False)
+class Effect(TextView):
     """``after / before`` for one metric: median ratio, bootstrap interval, and its word."""
 
     name: str  # the configuration measured ("+cache"), compared with ``against``
@@ -180,7 +180,7 @@ def measure_effect(
     )
 
 
-@dataclass
+@dataclass(repr=False)
 class InterleavedComparison(TextView):
     """Every run of every configuration, merged figures, each step's effect and the noise."""
 

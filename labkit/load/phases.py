@@ -34,7 +34,7 @@ def parse_server_timing(header: str) -> dict[str, float]:
     return phases
 
 
-@dataclass
+@dataclass(repr=False)
 class RequestTiming(TextView):
     """Phases of one request in milliseconds; ``tls`` is None for plain http."""
 

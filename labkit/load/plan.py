@@ -18,6 +18,7 @@ PROFILES: Final[dict[str, tuple[int, float]]] = {
 MAX_VUS: Final = 10_000
 MAX_SECONDS: Final = 3_600.0
 MAX_RATE: Final = 100_000.0
+MAX_REQUESTS: Final = 10_000_000
 DEFAULT_ENDPOINTS: Final = (
     "/api/users?limit=20",
     "/api/posts?limit=20",
@@ -77,6 +78,17 @@ def choose_shape(
     if rate is not None and not (math.isfinite(rate) and 0 < rate <= MAX_RATE):
         raise LoadError(f"--rate must be requests per second in (0, {MAX_RATE:g}], got {rate}")
     return vus, duration
+
+
+def check_requests(requests: int, rate: float | None) -> int:
+    """A closed loop's request count: a whole number from 1 to ``MAX_REQUESTS``."""
+    if rate is not None:
+        raise LoadError("a request count stops a closed loop; an open loop sends rate × duration")
+    if isinstance(requests, bool) or not isinstance(requests, int):
+        raise LoadError(f"--requests must be a whole number, got {requests!r}")
+    if not 1 <= requests <= MAX_REQUESTS:
+        raise LoadError(f"--requests must be between 1 and {MAX_REQUESTS:,}, got {requests:,}")
+    return requests
 
 
 def check_warmup(warmup: float) -> float:

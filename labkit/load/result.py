@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from labkit.display import TextView
 from labkit.errors import LoadError
 from labkit.load.histogram import LatencyRecorder
 
@@ -78,8 +79,8 @@ class EndpointLoad:
         )
 
 
-@dataclass
-class LoadResult:
+@dataclass(repr=False)
+class LoadResult(TextView):
     """A load test's measurements. Latencies in ms; ``rps`` counts completed requests.
 
     In open-loop mode (``rate`` set) response time is measured from each request's intended
@@ -279,6 +280,7 @@ class LoadResult:
             f"{self.label or self.target}: {shape} × {self.duration:.1f} s — "
             f"{self.rps:,.0f} req/s, p50 {self.p50:.1f} ms, p95 {self.p95:.1f} ms, "
             f"p99 {self.p99:.1f} ms, errors {self.error_rate:.1%}"
+            + (" (partial run)" if self.aborted else "")
         )
 
     def notes(self) -> list[str]:
@@ -300,18 +302,6 @@ class LoadResult:
         if self.aborted:
             notes.insert(0, f"run stopped early: {self.aborted} (partial results)")
         return notes
-
-    def __repr__(self) -> str:
-        # One line: the generated dataclass repr dumps every histogram object and floods logs.
-        overall = self.overall
-        shape = f"{self.vus} VUs" if self.mode == "closed" else f"{self.rate:g} req/s offered"
-        partial = ", partial" if self.aborted else ""
-        return (
-            f"<LoadResult {self.label or self.target}: {shape}, {overall.count:,} requests "
-            f"in {self.duration:.1f} s, {self.rps:,.0f} req/s, p50 {self.p50:.1f} ms, "
-            f"p95 {self.p95:.1f} ms, p99 {self.p99:.1f} ms, errors {self.error_rate:.1%}"
-            f"{partial}>"
-        )
 
     def __str__(self) -> str:
         table = self.to_frame().to_string(float_format=lambda v: f"{v:,.2f}")

@@ -67,7 +67,7 @@ def listen_for_profile_signals() -> None:
     signal.signal(STOP_SIGNAL, stop)
 
 
-@dataclass
+@dataclass(repr=False)
 class ServerProfile(TextView):
     """What the server's worker did during the load: the pyinstrument session and the run."""
 

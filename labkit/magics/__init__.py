@@ -7,25 +7,25 @@ transformer that sends cells which ``await`` to the families' async twins.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from IPython.core.interactiveshell import InteractiveShell
 
 from labkit.errors import LabkitError
 from labkit.magics.bench import BenchMagics
-from labkit.magics.cells import CellCode, LabMagics, _say, compile_function, has_top_level_await
+from labkit.magics.cells import has_top_level_await, say_error
 from labkit.magics.profile import ProfileMagics
 from labkit.magics.queries import QueryMagics, QueryReport
 from labkit.magics.rewrite import rewrite_awaiting_cells, run_async_cell
 
+# What the extension registers and the names its rewritten cells call; the families' shared
+# machinery stays in .cells.
 __all__ = [
     "BenchMagics",
-    "CellCode",
-    "LabMagics",
     "ProfileMagics",
     "QueryMagics",
     "QueryReport",
-    "compile_function",
     "has_top_level_await",
     "load_ipython_extension",
     "rewrite_awaiting_cells",
@@ -36,8 +36,14 @@ __all__ = [
 def _show_labkit_error(
     shell: InteractiveShell, etype: type, value: BaseException, tb: Any, tb_offset: Any = None
 ) -> None:
-    """A LabkitError raised in a cell is shown as its one-line message, no traceback."""
-    _say(value)
+    """A LabkitError raised in a cell is shown as its one-line message, no traceback.
+
+    It is registered for ``LabkitError`` alone, so every other exception keeps IPython's
+    traceback. The error is kept as the last one, as IPython does, so ``%tb`` and ``%debug``
+    still show where it was raised.
+    """
+    sys.last_type, sys.last_value, sys.last_traceback = etype, value, tb
+    say_error(value)
 
 
 def load_ipython_extension(ipython: InteractiveShell) -> None:

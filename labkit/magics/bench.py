@@ -13,22 +13,28 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from labkit.errors import LabkitError, MeasurementError
 from labkit.magics.cells import (
     LabMagics,
-    _parse,
-    _say,
-    _show,
-    _source,
     compile_function,
     has_top_level_await,
+    option_words,
+    parse_magic_line,
+    python_source,
+    say_error,
+    show_result,
 )
 
 
-def _split_options(line: str, known_flags: set[str], with_value: set[str]) -> tuple[str, str]:
-    """``%bench -q -r 5 f(x)`` -> ('-q -r 5', 'f(x)'): options first, then the code."""
+def split_bench_line(line: str) -> tuple[str, str]:
+    """``%bench -q -r 5 f(x)`` -> ('-q -r 5', 'f(x)'): options first, then the code.
+
+    The options are the ones ``BenchMagics.bench`` declares; the code after them keeps its own
+    spacing and quotes, and may contain words that look like options (``f(x, -r)``).
+    """
+    flags, with_value = option_words(BenchMagics.bench)
     words = shlex.split(line, posix=False) if line.strip() else []
     i = 0
     while i < len(words) and words[i].startswith("-") and not words[i][1:2].isdigit():
         option = words[i].split("=")[0]
-        if option not in known_flags | with_value:
+        if option not in flags | with_value:
             raise UsageError(f"unknown option {option} (see %bench?)")
         i += 2 if option in with_value and "=" not in words[i] else 1
     code_start = _offset_of_word(line, words, i)
@@ -40,10 +46,6 @@ def _offset_of_word(line: str, words: list[str], index: int) -> int:
     for word in words[:index]:
         position = line.index(word, position) + len(word)
     return position if index < len(words) else len(line)
-
-
-_BENCH_FLAGS = {"-o", "--output", "-q", "--quick", "-g", "--gc"}
-_BENCH_VALUES = {"-r", "--repeat", "-t", "--min-time", "-w", "--warmup"}
 
 
 @magics_class
@@ -65,7 +67,7 @@ class BenchMagics(LabMagics):
         """
         try:
             options, code = self._bench_parts(line, cell)
-            source = _source(self.ip, code)
+            source = python_source(self.ip, code)
             if has_top_level_await(source):
                 raise MeasurementError(
                     "this code awaits; it could not be rewritten here: use "
@@ -76,7 +78,7 @@ class BenchMagics(LabMagics):
             fn = compile_function(self.ip, source, is_async=False)
             result = bench(fn, name=_label(code), **_bench_kwargs(options))
         except LabkitError as exc:
-            _say(exc)
+            say_error(exc)
             return None
         except SyntaxError as exc:
             print(f"SyntaxError in the timed code: {exc.msg} (line {exc.lineno})", file=sys.stderr)
@@ -87,16 +89,16 @@ class BenchMagics(LabMagics):
         from labkit.timing import abench
 
         options, code = self._bench_parts(line, cell)
-        fn = compile_function(self.ip, _source(self.ip, code), is_async=True)
+        fn = compile_function(self.ip, python_source(self.ip, code), is_async=True)
         result = await abench(fn, name=_label(code), **_bench_kwargs(options))
         return self._deliver(result, options.output)
 
     def _bench_parts(self, line: str, cell: str | None) -> tuple[Any, str]:
         if cell is None:
-            option_text, code = _split_options(line, _BENCH_FLAGS, _BENCH_VALUES)
+            option_text, code = split_bench_line(line)
         else:
             option_text, code = line, cell
-        options = _parse(BenchMagics.bench, option_text)
+        options = parse_magic_line(BenchMagics.bench, option_text)
         if not code.strip():
             raise UsageError("nothing to time: %bench <expression>, or %%bench with a cell body")
         return options, code
@@ -105,7 +107,7 @@ class BenchMagics(LabMagics):
     def _deliver(result: Any, output: bool) -> Any:
         if output:
             return result
-        _show(result)
+        show_result(result)
         return None
 
 

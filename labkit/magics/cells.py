@@ -6,11 +6,11 @@ import ast
 import inspect
 import sys
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any, Final, cast
 
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.core.magic import Magics
-from IPython.core.magic_arguments import parse_argstring
+from IPython.core.magic_arguments import argument, parse_argstring
 from IPython.display import display
 
 from labkit.errors import MeasurementError
@@ -18,15 +18,15 @@ from labkit.errors import MeasurementError
 # --- compiling cells ------------------------------------------------------------------------
 
 
-def _source(shell: InteractiveShell, code: str) -> str:
+def python_source(shell: InteractiveShell, code: str) -> str:
     """IPython syntax (nested magics, ``!cmd``) turned into plain Python."""
     source: str = shell.transform_cell(code)
     return source
 
 
-def _cell_code(shell: InteractiveShell, cell: str, *, is_async: bool = False) -> CellCode:
+def compile_cell(shell: InteractiveShell, cell: str, *, is_async: bool = False) -> CellCode:
     """Compile under a name IPython keeps in ``linecache``, so profilers can show the source."""
-    source = _source(shell, cell)
+    source = python_source(shell, cell)
     return CellCode(source, is_async=is_async, filename=shell.compile.cache(source))
 
 
@@ -94,7 +94,7 @@ class CellCode:
         return await value if inspect.iscoroutine(value) else value
 
 
-def _current() -> InteractiveShell:
+def current_shell() -> InteractiveShell:
     from IPython import get_ipython
 
     active = get_ipython()
@@ -106,11 +106,11 @@ def _current() -> InteractiveShell:
 # --- output ----------------------------------------------------------------------------------
 
 
-def _say(exc: BaseException) -> None:
+def say_error(exc: BaseException) -> None:
     print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
 
 
-def _show(result: Any) -> None:
+def show_result(result: Any) -> None:
     html = result._repr_html_() if hasattr(result, "_repr_html_") else None
     bundle = {"text/plain": str(result)}
     if html:
@@ -118,9 +118,24 @@ def _show(result: Any) -> None:
     display(bundle, raw=True)
 
 
-def _parse(fn: Callable[..., Any], line: str) -> Any:
+def parse_magic_line(fn: Callable[..., Any], line: str) -> Any:
     # shlex keeps quoted options together; parse_argstring raises UsageError (one line in IPython)
     return parse_argstring(fn, line)
+
+
+# argparse actions that take no value on the command line (``-q``, not ``-q VALUE``).
+_VALUELESS_ACTIONS: Final = {"store_true", "store_false", "store_const", "append_const", "count"}
+
+
+def option_words(fn: Callable[..., Any]) -> tuple[set[str], set[str]]:
+    """(flags, options taking a value) as the magic's ``@argument`` decorators declare them."""
+    flags: set[str] = set()
+    with_value: set[str] = set()
+    for declared in getattr(fn, "decorators", ()):
+        if isinstance(declared, argument) and declared.args[0].startswith("-"):
+            valueless = declared.kwds.get("action") in _VALUELESS_ACTIONS
+            (flags if valueless else with_value).update(declared.args)
+    return flags, with_value
 
 
 class LabMagics(Magics):

@@ -9,7 +9,7 @@ from IPython.core.magic import line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from labkit.errors import LabkitError, MeasurementError
-from labkit.magics.cells import LabMagics, _cell_code, _parse, _say, _show
+from labkit.magics.cells import LabMagics, compile_cell, parse_magic_line, say_error, show_result
 
 
 @magics_class
@@ -32,19 +32,19 @@ class ProfileMagics(LabMagics):
             )
             return None
         try:
-            options = _parse(ProfileMagics.profile, line)
-            code = _cell_code(self.ip, cell)
+            options = parse_magic_line(ProfileMagics.profile, line)
+            code = compile_cell(self.ip, cell)
             profiler = self._profiler(options)
             with profiler:
                 value = code.run(self.ip.user_ns)
         except LabkitError as exc:
-            _say(exc)
+            say_error(exc)
             return None
         return self._after_profile(profiler.result, options.output, value)
 
     async def profile_async(self, line: str, cell: str) -> Any:
-        options = _parse(ProfileMagics.profile, line)
-        code = _cell_code(self.ip, cell, is_async=True)
+        options = parse_magic_line(ProfileMagics.profile, line)
+        code = compile_cell(self.ip, cell, is_async=True)
         profiler = self._profiler(options)
         async with profiler:
             value = await code.arun(self.ip.user_ns)
@@ -71,5 +71,5 @@ class ProfileMagics(LabMagics):
     def _after_profile(result: Any, output: bool, value: Any) -> Any:
         if output:
             return result
-        _show(result)
+        show_result(result)
         return value

@@ -11,7 +11,7 @@ from IPython.core.magic_arguments import argument, magic_arguments
 
 from labkit.display import TextView
 from labkit.errors import LabkitError, MeasurementError
-from labkit.magics.cells import LabMagics, _cell_code, _parse, _say, _show
+from labkit.magics.cells import LabMagics, compile_cell, parse_magic_line, say_error, show_result
 
 
 @magics_class
@@ -29,27 +29,27 @@ class QueryMagics(LabMagics):
             return None
         try:
             db = self._database(line)
-            code = _cell_code(self.ip, cell)
+            code = compile_cell(self.ip, cell)
             statement_log = _statement_log()
             with statement_log(db) as log:
                 value = code.run(self.ip.user_ns)
         except LabkitError as exc:
-            _say(exc)
+            say_error(exc)
             return None
-        _show(QueryReport(log))
+        show_result(QueryReport(log))
         return value
 
     async def queries_async(self, line: str, cell: str) -> Any:
         db = self._database(line)
-        code = _cell_code(self.ip, cell, is_async=True)
+        code = compile_cell(self.ip, cell, is_async=True)
         statement_log = _statement_log()
         with statement_log(db) as log:
             value = await code.arun(self.ip.user_ns)
-        _show(QueryReport(log))
+        show_result(QueryReport(log))
         return value
 
     def _database(self, line: str) -> Any:
-        options = _parse(QueryMagics.queries, line)
+        options = parse_magic_line(QueryMagics.queries, line)
         if options.db not in self.ip.user_ns:
             raise MeasurementError(f"no variable named {options.db!r}: %%queries <connection>")
         return self.ip.user_ns[options.db]

@@ -14,8 +14,8 @@ from typing import Any
 from IPython.core.error import UsageError
 
 from labkit.errors import LabkitError
-from labkit.magics.bench import _BENCH_FLAGS, _BENCH_VALUES, BenchMagics, _split_options
-from labkit.magics.cells import _current, _say, has_top_level_await
+from labkit.magics.bench import BenchMagics, split_bench_line
+from labkit.magics.cells import current_shell, has_top_level_await, say_error
 from labkit.magics.profile import ProfileMagics
 from labkit.magics.queries import QueryMagics
 
@@ -53,14 +53,14 @@ def rewrite_awaiting_cells(lines: list[str]) -> list[str]:
 
 def _code_part(line: str) -> str:
     try:
-        return _split_options(line, _BENCH_FLAGS, _BENCH_VALUES)[1]
+        return split_bench_line(line)[1]
     except UsageError:
         return ""
 
 
 async def run_async_cell(name: str, line: str, cell: str) -> Any:
     """Target of the rewrite: the async path of the bench, profile and queries magics."""
-    registry = _current().magics_manager.registry
+    registry = current_shell().magics_manager.registry
     try:
         if name == "bench":
             bench: BenchMagics = registry["BenchMagics"]
@@ -71,5 +71,5 @@ async def run_async_cell(name: str, line: str, cell: str) -> Any:
         queries: QueryMagics = registry["QueryMagics"]
         return await queries.queries_async(line, cell)
     except LabkitError as exc:
-        _say(exc)
+        say_error(exc)
         return None

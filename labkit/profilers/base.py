@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from labkit.display import TableView
+from labkit.display import TableView, TextView
 from labkit.errors import MeasurementError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -23,8 +23,8 @@ if TYPE_CHECKING:  # pragma: no cover
 R = TypeVar("R", bound="ProfileResult")
 
 
-@dataclass(frozen=True)
-class ProfileResult:
+@dataclass(frozen=True, repr=False)
+class ProfileResult(TextView):
     """Common shape: the backend that ran, how long the profiled code took, notes for the reader."""
 
     backend: str
@@ -42,9 +42,6 @@ class ProfileResult:
 
     def __str__(self) -> str:
         return "\n".join([self.text, *(f"note: {n}" for n in self.notes)])
-
-    def __repr__(self) -> str:
-        return str(self)
 
     def notes_html(self) -> str:
         return "".join(f"<div style='color:#a15c00'>ⓘ {escape(n)}</div>" for n in self.notes)

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from labkit.errors import LoadError
+from labkit.errors import ReportError
 from labkit.load.environment import detect_environment
 from labkit.load.interleaved import InterleavedComparison
 from labkit.load.result import LoadResult
@@ -101,7 +101,7 @@ def build_report(
     base = baseline if isinstance(baseline, LoadResult) else LoadResult.from_json(baseline)
     tuned = after if isinstance(after, LoadResult) else LoadResult.from_json(after)
     if priority not in PRIORITIES:
-        raise LoadError(f"priority must be one of {', '.join(PRIORITIES)}, got {priority!r}")
+        raise ReportError(f"priority must be one of {', '.join(PRIORITIES)}, got {priority!r}")
     note = _read_notes(notes)
     limit = memory_limit(memory_limit_mb)
     steps = list(steps or [])
@@ -149,9 +149,9 @@ def _read_notes(notes: Mapping[str, Any] | str | Path | None) -> Mapping[str, An
     try:
         data = yaml.safe_load(Path(notes).read_text())
     except (OSError, yaml.YAMLError) as exc:
-        raise LoadError(f"cannot read notes {notes}: {exc}") from exc
+        raise ReportError(f"cannot read notes {notes}: {exc}") from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise LoadError(f"notes {notes} must be a mapping (title:, summary:, next_steps: ...)")
+        raise ReportError(f"notes {notes} must be a mapping (title:, summary:, next_steps: ...)")
     return data

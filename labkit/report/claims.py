@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 from typing import Final
 
-from labkit.errors import LoadError
+from labkit.errors import ReportError
 from labkit.load.result import LoadResult
 from labkit.report.blocks import Table
 from labkit.timing.compare import NO_CLEAR_EFFECT
@@ -41,7 +41,7 @@ def _normalise(claims: Mapping[str, Claim]) -> dict[str, tuple[float | None, flo
     out: dict[str, tuple[float | None, float]] = {}
     for metric, claim in claims.items():
         if metric not in CLAIMABLE:
-            raise LoadError(f"unknown claimed figure {metric!r}: use {', '.join(CLAIMABLE)}")
+            raise ReportError(f"unknown claimed figure {metric!r}: use {', '.join(CLAIMABLE)}")
         try:
             if isinstance(claim, tuple | list):
                 before, after = (float(v) for v in claim)
@@ -49,7 +49,7 @@ def _normalise(claims: Mapping[str, Claim]) -> dict[str, tuple[float | None, flo
             else:
                 out[metric] = (None, float(claim))
         except (TypeError, ValueError):
-            raise LoadError(
+            raise ReportError(
                 f"claim for {metric!r} must be a number or (before, after), got {claim!r}"
             ) from None
     return out

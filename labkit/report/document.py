@@ -10,7 +10,7 @@ from pathlib import Path
 from labkit.display import TextView
 
 
-@dataclass
+@dataclass(repr=False)
 class Report(TextView):
     """The report as Markdown and HTML, plus every figure it quotes (for checks)."""
 

@@ -7,15 +7,16 @@ from pathlib import Path
 
 import psutil
 
-from labkit.errors import LoadError
+from labkit.display import TextView
+from labkit.errors import ReportError
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 # cgroup v1 writes "no limit" as a huge page-aligned number (2**63 rounded down to a page).
 UNLIMITED_FROM = 2**60
 
 
-@dataclass(frozen=True)
-class MemoryLimit:
+@dataclass(frozen=True, repr=False)
+class MemoryLimit(TextView):
     mb: float
     source: str  # "cgroup limit", "total RAM" or "given"
 
@@ -42,7 +43,7 @@ def memory_limit(given_mb: float | None = None, *, root: Path = CGROUP_ROOT) -> 
     else total RAM (psutil)."""
     if given_mb is not None:
         if not given_mb > 0:
-            raise LoadError(f"memory_limit_mb must be > 0, got {given_mb!r}")
+            raise ReportError(f"memory_limit_mb must be > 0, got {given_mb!r}")
         return MemoryLimit(float(given_mb), "given")
     total = psutil.virtual_memory().total
     limit = _cgroup_limit_bytes(root)

@@ -8,7 +8,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from labkit.errors import LoadError
+from labkit.errors import ReportError
 from labkit.load.interleaved import InterleavedComparison, effects_by_step, few_samples
 from labkit.load.result import LoadResult
 from labkit.report.blocks import Block, Bullets, Heading, Paragraph, Table
@@ -323,7 +323,7 @@ def claims_section(
     if not claims:
         return []
     if not isinstance(claims, Mapping):
-        raise LoadError("claims must map a figure (rps, p95_ms, ...) to (before, after)")
+        raise ReportError("claims must map a figure (rps, p95_ms, ...) to (before, after)")
     words = {m: e.word for m, e in comparison.overall.items()} if comparison else None
     table, claimed = claims_table(base, tuned, claims, words)
     figures |= claimed

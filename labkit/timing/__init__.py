@@ -8,10 +8,19 @@ breakdown) and :mod:`.stats` (the small statistics they share).
 from __future__ import annotations
 
 from labkit.timing.bench import BenchResult, abench, bench
-from labkit.timing.compare import Comparison, DifferentResultsWarning, acompare, compare
+from labkit.timing.compare import (
+    NO_CLEAR_EFFECT,
+    Comparison,
+    DifferentResultsWarning,
+    acompare,
+    compare,
+    effect_word,
+    noise_band,
+)
 from labkit.timing.phases import Phases, parse_server_timing
 
 __all__ = [
+    "NO_CLEAR_EFFECT",
     "BenchResult",
     "Comparison",
     "DifferentResultsWarning",
@@ -20,5 +29,7 @@ __all__ = [
     "acompare",
     "bench",
     "compare",
+    "effect_word",
+    "noise_band",
     "parse_server_timing",
 ]

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from labkit.display import TextView
 from labkit.errors import MeasurementError
 from labkit.timing import stats
 from labkit.timing.bench import (
@@ -83,8 +84,8 @@ def format_ratio(ratio: float) -> str:
     return f"{ratio:.2f}"
 
 
-@dataclass(frozen=True)
-class Comparison:
+@dataclass(frozen=True, repr=False)
+class Comparison(TextView):
     """``ratio = median(a) / median(b)``: above 1 means b is faster."""
 
     a: BenchResult
@@ -134,9 +135,6 @@ class Comparison:
         fastest = min(self.a.median, self.b.median)
         frame["relative"] = frame["median_s"] / fastest if fastest > 0 else math.nan
         return frame
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        printer.text(str(self))
 
     def __str__(self) -> str:
         lines = [self.verdict, f"  {self.a.name}: {self.a.headline()}"]

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from labkit.display import TextView
 from labkit.errors import MeasurementError
 from labkit.timing.stats import format_seconds
 
@@ -26,7 +27,7 @@ class Phase:
     count: int = 0
 
 
-class Phases:
+class Phases(TextView):
     """Time named phases; render them as a ``Server-Timing`` header, a table or a bar chart.
 
     >>> ph = Phases()
@@ -135,9 +136,6 @@ class Phases:
     def __str__(self) -> str:
         parts = [f"{name} {format_seconds(s)}" for name, s in self.phases.items()]
         return f"total {format_seconds(self.total)}: " + (", ".join(parts) or "no phases")
-
-    def __repr__(self) -> str:
-        return f"Phases({self.server_timing()!r})"
 
     def _repr_html_(self) -> str:
         from html import escape

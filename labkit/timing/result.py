@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from labkit.display import TextView
 from labkit.timing import stats
 from labkit.timing.stats import format_seconds, pick_unit
 
@@ -17,8 +18,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 
-@dataclass(frozen=True)
-class BenchResult:
+@dataclass(frozen=True, repr=False)
+class BenchResult(TextView):
     """Seconds per call for ``n`` values of ``loops`` calls each, with summary statistics."""
 
     name: str
@@ -92,9 +93,6 @@ class BenchResult:
             f"{format_seconds(self.median, unit)} ± {format_seconds(self.mad, unit)} "
             f"(median ± MAD, {self.n} values × {self.loops} loops)"
         )
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        printer.text(str(self))
 
     def __str__(self) -> str:
         unit = pick_unit(self.median)

@@ -13,7 +13,28 @@ the first two checks, in the notebook's order:
 from __future__ import annotations
 
 from labkit.lessons.n00_start import latency_budget, server_timing, top_authors
+from labkit.lessons.n00_start.budget import (
+    lifecycle_budget,
+    measure_middleware_ms,
+    median_request_timing,
+    statement_cost,
+)
+from labkit.lessons.n00_start.top_authors import posts_per_author
+from labkit.lessons.n00_start.tour import preview_check, progress_place
 
 EXERCISES = ("00.top_authors", "00.server_timing", "00.latency_budget")
 
-__all__ = ["EXERCISES", "latency_budget", "server_timing", "top_authors"]
+# The exercise modules, and what the notebook uses.
+__all__ = [
+    "EXERCISES",
+    "latency_budget",
+    "lifecycle_budget",
+    "measure_middleware_ms",
+    "median_request_timing",
+    "posts_per_author",
+    "preview_check",
+    "progress_place",
+    "server_timing",
+    "statement_cost",
+    "top_authors",
+]

@@ -60,7 +60,7 @@ HOW_MEASURED_IN_PROCESS: Final[dict[str, str]] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class LifecycleBudget(TextView):
     """Measured milliseconds per phase of one request, next to the budget for each."""
 
@@ -326,7 +326,7 @@ FEED_STATEMENTS: Final = (
 )  # the two statements the baseline feed sends once per item
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class StatementCost(TextView):
     """Median milliseconds of the parts of a simulated-latency statement, each measured alone.
 

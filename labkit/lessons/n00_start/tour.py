@@ -21,7 +21,7 @@ def preview_check(exercise_id: str, *answers: Any, timeout: float | None = None)
     return run_check(get_exercise(exercise_id), answers, timeout=timeout)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ProgressPlace(TextView):
     """Where check attempts are stored, and how to start afresh."""
 
@@ -32,16 +32,9 @@ class ProgressPlace(TextView):
     @property
     def attempts(self) -> int:
         """Attempts recorded so far (0 when the store does not exist yet)."""
-        if not self.store.exists():
-            return 0
-        import sqlite3
-        from contextlib import closing
+        from labkit.grading.progress_store import ProgressStore
 
-        try:
-            with closing(sqlite3.connect(f"file:{self.store}?mode=ro", uri=True)) as con:
-                return int(con.execute("SELECT COUNT(*) FROM attempts").fetchone()[0])
-        except sqlite3.Error:
-            return 0
+        return ProgressStore(self.store).count()
 
     def __str__(self) -> str:
         origin = (

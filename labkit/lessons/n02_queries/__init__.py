@@ -37,6 +37,26 @@ from labkit.lessons.n02_queries import (
     transactions,
     writes,
 )
+from labkit.lessons.n02_queries.fields import PUBLIC_USER_FIELDS
+from labkit.lessons.n02_queries.indexes import (
+    AUTHOR_FEED,
+    COMMENTS_OF_POST,
+    plan_lines,
+    query_steps,
+)
+from labkit.lessons.n02_queries.n_plus_one import (
+    users_with_posts_batched,
+    users_with_posts_join,
+    users_with_posts_n_plus_one,
+)
+from labkit.lessons.n02_queries.pagination import page_cost_by_depth
+from labkit.lessons.n02_queries.partial_index import DRAFT_QUEUE
+from labkit.lessons.n02_queries.query_budget import COUNT_TO, POSTS_BY_AUTHOR
+from labkit.lessons.n02_queries.writes import (
+    INSERT_COMMENT,
+    insert_comments_per_row,
+    new_comment_rows,
+)
 
 EXERCISES = (
     "02.n_plus_one",
@@ -55,18 +75,34 @@ EXERCISES = (
     "02.slow_query_log",
 )
 
+# The exercise modules, and what the notebook uses.
 __all__ = [
+    "AUTHOR_FEED",
+    "COMMENTS_OF_POST",
+    "COUNT_TO",
+    "DRAFT_QUEUE",
     "EXERCISES",
+    "INSERT_COMMENT",
+    "POSTS_BY_AUTHOR",
+    "PUBLIC_USER_FIELDS",
     "fields",
     "indexes",
+    "insert_comments_per_row",
     "latest_posts",
     "n_plus_one",
+    "new_comment_rows",
+    "page_cost_by_depth",
     "pagination",
     "partial_index",
+    "plan_lines",
     "pooling",
     "query_budget",
+    "query_steps",
     "slow_log",
     "statement_budget",
     "transactions",
+    "users_with_posts_batched",
+    "users_with_posts_join",
+    "users_with_posts_n_plus_one",
     "writes",
 ]

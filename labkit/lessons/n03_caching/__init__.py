@@ -33,6 +33,9 @@ from labkit.lessons.n03_caching import (
     single_flight,
     warming,
 )
+from labkit.lessons.n03_caching.lease import invalidate, slow_reader_race
+from labkit.lessons.n03_caching.replay import blob_workload, replay_aside, replay_bytes
+from labkit.lessons.n03_caching.stores import open_l2
 from labkit.lessons.n03_caching.workload import (
     CountingLoader,
     FakeClock,
@@ -55,6 +58,7 @@ EXERCISES = (
     "03.warming",
 )
 
+# The exercise modules, and what the notebook uses.
 __all__ = [
     "EXERCISES",
     "CountingLoader",
@@ -62,15 +66,21 @@ __all__ = [
     "HitCounter",
     "MemoryL2",
     "aside",
+    "blob_workload",
     "bounded",
     "fetch_product",
+    "invalidate",
     "invalidation",
     "layers",
     "lease",
+    "open_l2",
     "product_key",
     "product_size",
     "products_by_popularity",
+    "replay_aside",
+    "replay_bytes",
     "single_flight",
+    "slow_reader_race",
     "warming",
     "zipf_trace",
 ]

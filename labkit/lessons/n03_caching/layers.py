@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import random
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
 from typing import Any
 
 from cachetools import LRUCache
@@ -54,7 +55,21 @@ async def two_layer_get(
     timeout=15.0,
 )
 async def grade_two_layer(g: Grader, two_layer_get: Any) -> None:
-    rng = random.Random(g.seed)
+    source, changed, trace = layer_workload(g.seed)
+    shared = MemoryL2()
+    workers = [
+        await run_worker(g, two_layer_get, trace, shared, source),
+        await run_worker(g, two_layer_get, trace, shared, source),
+        await run_worker(g, two_layer_get, trace, MemoryL2(broken=True), changed),
+    ]
+    expect_right_values(g, workers)
+    expect_l1_filled(g, workers, trace)
+    measure_layer_traffic(g, workers, distinct=len(set(trace)))
+
+
+def layer_workload(seed: int) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """(the database, the third worker's database with other prices, the keys read)."""
+    rng = random.Random(seed)
     source = {
         f"product:{i}": {"id": i, "price_cents": rng.randint(100, 99_999)}
         for i in range(1, LAYER_KEYS + 1)
@@ -63,29 +78,37 @@ async def grade_two_layer(g: Grader, two_layer_get: Any) -> None:
     changed = {k: {**v, "price_cents": v["price_cents"] + 1} for k, v in source.items()}
     ranked = list(source)
     rng.shuffle(ranked)
-    trace = zipf_trace(ranked, LAYER_REQUESTS, seed=g.seed, s=1.0)
-    distinct = len(set(trace))
+    return source, changed, zipf_trace(ranked, LAYER_REQUESTS, seed=seed, s=1.0)
 
-    async def worker(l2: MemoryL2, db: dict[str, Any]) -> tuple[CountingLoader, list[str], int]:
-        """One worker process: its own L1, the given L2, a counting database loader."""
-        l1: LRUCache[str, Any] = LRUCache(maxsize=LAYER_KEYS * 2)
-        load = CountingLoader(db)
-        wrong: list[str] = []
-        gets_before = l2.gets
-        for key in trace:
-            value = await g.acall(two_layer_get, key, l1, l2, load)
-            if value != db[key]:
-                wrong.append(f"{key}: expected {db[key]}, got {value!r}")
-        unfilled.append(len([key for key in set(trace) if key not in l1]))
-        return load, wrong, l2.gets - gets_before
 
-    unfilled: list[int] = []  # per worker: keys read but missing from the L1 it was given
-    shared = MemoryL2()
-    first, wrong_1, _ = await worker(shared, source)
-    second, wrong_2, l2_reads = await worker(shared, source)
-    broken_l2 = MemoryL2(broken=True)
-    third, wrong_3, _ = await worker(broken_l2, changed)
-    wrong = wrong_1 + wrong_2 + wrong_3
+@dataclass
+class WorkerRun:
+    """What one worker's reads showed: its database loader, wrong values, L2 reads, unfilled L1."""
+
+    loader: CountingLoader  # its calls are read when measured, after every worker has run
+    wrong: list[str]
+    l2_reads: int
+    unfilled: int  # keys read but missing from the L1 it was given
+
+
+async def run_worker(
+    g: Grader, two_layer_get: Any, trace: list[str], l2: MemoryL2, db: dict[str, Any]
+) -> WorkerRun:
+    """One worker process: its own L1, the given L2, a counting database loader."""
+    l1: LRUCache[str, Any] = LRUCache(maxsize=LAYER_KEYS * 2)
+    load = CountingLoader(db)
+    wrong: list[str] = []
+    gets_before = l2.gets
+    for key in trace:
+        value = await g.acall(two_layer_get, key, l1, l2, load)
+        if value != db[key]:
+            wrong.append(f"{key}: expected {db[key]}, got {value!r}")
+    unfilled = len([key for key in set(trace) if key not in l1])
+    return WorkerRun(load, wrong, l2.gets - gets_before, unfilled)
+
+
+def expect_right_values(g: Grader, workers: list[WorkerRun]) -> None:
+    wrong = [line for worker in workers for line in worker.wrong]
     g.expect(
         not wrong,
         f"{len(wrong)} reads returned the wrong value (first: {wrong[0] if wrong else ''})",
@@ -93,9 +116,12 @@ async def grade_two_layer(g: Grader, two_layer_get: Any) -> None:
         "the l1 and l2 you are given: the third worker's database has other prices, so a value "
         "remembered anywhere else shows up as an old price.",
     )
-    for who, missing, fix in zip(
+
+
+def expect_l1_filled(g: Grader, workers: list[WorkerRun], trace: list[str]) -> None:
+    for who, worker, fix in zip(
         ("first worker", "second worker (L2 already filled)", "worker with L2 down"),
-        unfilled,
+        workers,
         (
             "store each loaded value in the l1 you were given",
             "copy an L2 hit into l1",
@@ -104,37 +130,41 @@ async def grade_two_layer(g: Grader, two_layer_get: Any) -> None:
         strict=True,
     ):
         g.expect(
-            not missing,
-            f"{who}: after {len(trace)} reads the L1 it was given lacks {missing} of the "
-            f"{distinct} keys read: {fix} (each worker has its own l1; keep values there, "
-            "not in a global).",
+            not worker.unfilled,
+            f"{who}: after {len(trace)} reads the L1 it was given lacks {worker.unfilled} of "
+            f"the {len(set(trace))} keys read: {fix} (each worker has its own l1; keep values "
+            "there, not in a global).",
         )
+
+
+def measure_layer_traffic(g: Grader, workers: list[WorkerRun], distinct: int) -> None:
+    first, second, down = workers
     g.measure(
         "database loads, first worker",
-        first.calls,
+        first.loader.calls,
         target=f"= {distinct} distinct keys",
-        ok=first.calls == distinct,
+        ok=first.loader.calls == distinct,
         hint="After a load, store the value in L1 so the next read of that key is a hit.",
     )
     g.measure(
         "database loads, second worker (same L2)",
-        second.calls,
+        second.loader.calls,
         target="0",
-        ok=second.calls == 0,
+        ok=second.loader.calls == 0,
         hint="After a load, also await l2.set(key, value): L2 is what other workers share.",
     )
     g.measure(
         "L2 reads, second worker",
-        l2_reads,
+        second.l2_reads,
         target=f"≤ {distinct} (once per key, then L1)",
-        ok=l2_reads <= distinct,
+        ok=second.l2_reads <= distinct,
         hint="Fill L1 from an L2 hit, so the next read of that key does not go to L2 again.",
     )
     g.measure(
         "database loads with L2 down",
-        third.calls,
+        down.loader.calls,
         target=f"= {distinct} (L1 still caches)",
-        ok=third.calls == distinct,
+        ok=down.loader.calls == distinct,
         hint="When L2 fails, still fill L1: the in-process layer is the one that works.",
     )
 

@@ -18,6 +18,7 @@ import aiosqlite
 import orjson
 
 from labkit.clock import ManualClock
+from labkit.display import TextView
 
 Product = dict[str, Any]
 Loader = Callable[[int], Awaitable[Product | None]]
@@ -63,8 +64,8 @@ def zipf_trace(ranked_ids: Sequence[K], n: int, *, seed: int, s: float = 1.0) ->
     return random.Random(seed).choices(list(ranked_ids), weights=weights, k=n)
 
 
-@dataclass
-class HitCounter:
+@dataclass(repr=False)
+class HitCounter(TextView):
     """Hit and miss counts for a cache, with the hit rate (0 when nothing was asked)."""
 
     hits: int = 0

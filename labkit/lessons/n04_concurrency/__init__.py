@@ -22,9 +22,13 @@ from labkit.lessons.n04_concurrency import (
     supervisor,
     token_bucket,
 )
+from labkit.lessons.n04_concurrency.figures import plot_curve, plot_timelines
 from labkit.lessons.n04_concurrency.guard import ENDPOINT_COST, TIER_PER_MINUTE, ApiRequest
+from labkit.lessons.n04_concurrency.interleaved import effect, effect_of
+from labkit.lessons.n04_concurrency.pools import worker_pools
 from labkit.lessons.n04_concurrency.services import FakeService
 from labkit.lessons.n04_concurrency.token_bucket import FakeClock
+from labkit.lessons.n04_concurrency.worker_limits import search_in_worker
 
 EXERCISES = (
     "04.gather",
@@ -40,6 +44,7 @@ EXERCISES = (
     "04.shared_limit",
 )
 
+# The exercise modules, and what the notebook uses.
 __all__ = [
     "ENDPOINT_COST",
     "EXERCISES",
@@ -49,11 +54,17 @@ __all__ = [
     "FakeService",
     "batch_loader",
     "concurrent_calls",
+    "effect",
+    "effect_of",
     "graceful_shutdown",
     "guard",
     "offload",
+    "plot_curve",
+    "plot_timelines",
     "ratelimit_headers",
+    "search_in_worker",
     "shared_limit",
     "supervisor",
     "token_bucket",
+    "worker_pools",
 ]

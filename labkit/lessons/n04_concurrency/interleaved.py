@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from labkit.display import TextView
 from labkit.timing import Comparison
 from labkit.timing.compare import NO_CLEAR_EFFECT, effect_word, noise_band
 from labkit.timing.stats import bootstrap_ratio_interval, median
@@ -20,8 +21,8 @@ from labkit.timing.stats import bootstrap_ratio_interval, median
 CONFIDENCE = 0.95
 
 
-@dataclass(frozen=True)
-class Effect:
+@dataclass(frozen=True, repr=False)
+class Effect(TextView):
     """``ratio``: how many times better the variant is than the baseline (> 1 is better),
     the median of repeated interleaved runs, with its interval and the machine's noise floor
     (the same ratio of the baseline against itself)."""

@@ -22,10 +22,19 @@ from __future__ import annotations
 
 import importlib
 
+from labkit.lessons.n05_streaming.figures import (
+    compression_levels,
+    memory_by_rows,
+    plot_compression,
+    plot_memory,
+    plot_serialisers,
+)
+from labkit.lessons.n05_streaming.gzip_probe import probe_gzip_streaming
 from labkit.lessons.n05_streaming.middleware_kit import (
     HEALTH_PATHS,
     MIDDLEWARES,
     MiddlewareCounter,
+    asgi_get,
     build_app,
     replay_script,
     request_script,
@@ -58,6 +67,7 @@ _EXERCISE_MODULES = (
 for _name in _EXERCISE_MODULES:
     importlib.import_module(f"{__name__}.{_name}")
 
+# What the notebook uses (the exercise modules are imported above, for their checks).
 __all__ = [
     "EXERCISES",
     "HEALTH_PATHS",
@@ -65,10 +75,17 @@ __all__ = [
     "USER_COLUMNS",
     "MiddlewareCounter",
     "RowDigest",
+    "asgi_get",
     "build_app",
+    "compression_levels",
     "count_fetches",
     "make_users_db",
+    "memory_by_rows",
     "peak_bytes",
+    "plot_compression",
+    "plot_memory",
+    "plot_serialisers",
+    "probe_gzip_streaming",
     "replay_script",
     "request_script",
 ]

@@ -12,6 +12,15 @@ from __future__ import annotations
 
 from labkit.lessons.n06_capstone import alerts, breaking_point, diagnose, impact, report, summary
 from labkit.lessons.n06_capstone.alerts import alert_scenarios
+from labkit.lessons.n06_capstone.diagnose import FIXES
+from labkit.lessons.n06_capstone.live import (
+    CORE_ENDPOINTS,
+    ORDER,
+    capstone_endpoints,
+    collect_samples,
+    relabel,
+    reports_dir,
+)
 from labkit.lessons.n06_capstone.recorded_runs import optimisation_runs
 from labkit.lessons.n06_capstone.summary import sample_sets
 
@@ -24,15 +33,23 @@ EXERCISES = (
     "06.report",
 )
 
+# The exercise modules, and what the notebook uses.
 __all__ = [
+    "CORE_ENDPOINTS",
     "EXERCISES",
+    "FIXES",
+    "ORDER",
     "alert_scenarios",
     "alerts",
     "breaking_point",
+    "capstone_endpoints",
+    "collect_samples",
     "diagnose",
     "impact",
     "optimisation_runs",
+    "relabel",
     "report",
+    "reports_dir",
     "sample_sets",
     "summary",
 ]

@@ -1,5 +1,5 @@
 """Live measurements for the notebook: the capstone's endpoints, the optimisations it turns on
-one at a time (measured by ``labkit.load.optimize``), raw samples, where reports are saved."""
+one at a time (measured by ``labkit.load.optimization``), raw samples, where reports are saved."""
 
 from __future__ import annotations
 
