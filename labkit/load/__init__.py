@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from labkit.load.breaking import BreakingPoint, breaking_point
-    from labkit.load.phases import RequestTiming, parse_server_timing, request_timing
+    from labkit.load.phases import RequestTiming, request_timing
     from labkit.load.plan import DEFAULT_ENDPOINTS, PROFILES
     from labkit.load.result import EndpointLoad, LoadResult
     from labkit.load.runner import run_load, run_load_sync
@@ -23,7 +23,6 @@ _LAZY = {
     "BreakingPoint": "labkit.load.breaking",
     "breaking_point": "labkit.load.breaking",
     "RequestTiming": "labkit.load.phases",
-    "parse_server_timing": "labkit.load.phases",
     "request_timing": "labkit.load.phases",
     "DEFAULT_ENDPOINTS": "labkit.load.plan",
     "PROFILES": "labkit.load.plan",
@@ -49,7 +48,6 @@ __all__ = [
     "LoadResult",
     "RequestTiming",
     "breaking_point",
-    "parse_server_timing",
     "request_timing",
     "run_load",
     "run_load_sync",
