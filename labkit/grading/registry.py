@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from labkit.errors import GradingError
+from labkit.notebook_number import notebook_number
 
 DEFAULT_TIMEOUT = 10.0
 """Seconds a check may take unless its exercise says otherwise."""
 
-_ID_PATTERN = re.compile(r"^[A-Za-z0-9]+\.[A-Za-z0-9_]+$")
+_ID_PATTERN = re.compile(r"^[0-9]{2}\.[A-Za-z0-9_]+$")  # the notebook's number, then a name
 
 GradeFunction = Callable[..., Any]
 F = TypeVar("F", bound=GradeFunction)
@@ -39,7 +40,7 @@ class Exercise:
     @property
     def notebook(self) -> str:
         """The notebook part of the id: ``"02"`` for ``"02.n_plus_one"``."""
-        return self.id.split(".", 1)[0]
+        return notebook_number(self.id) or ""  # registration holds every id to "NN.name"
 
     @property
     def name(self) -> str:
@@ -91,16 +92,15 @@ class Registry:
             return f"No exercise {exercise_id!r}: no exercises are registered"
         close = difflib.get_close_matches(exercise_id, ids, n=3, cutoff=0.6)
         if not close:
-            prefix = exercise_id.split(".", 1)[0]
-            close = [i for i in ids if i.split(".", 1)[0] == prefix][:5]
+            prefix = notebook_number(exercise_id)
+            close = [i for i in ids if prefix is not None and notebook_number(i) == prefix][:5]
         if close:
             quoted = [repr(c) for c in close]
             options = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
             return f"No exercise {exercise_id!r}. Did you mean {options}?"
-        notebooks = sorted({i.split(".", 1)[0] for i in ids})
         return (
             f"No exercise {exercise_id!r}. Exercise ids look like '<notebook>.<name>'; "
-            f"notebooks with exercises: {', '.join(notebooks)}"
+            f"notebooks with exercises: {', '.join(self.notebooks())}"
         )
 
     def for_notebook(self, notebook: str, order: tuple[str, ...] = ()) -> list[Exercise]:
@@ -196,7 +196,7 @@ def course_exercises(notebook: str) -> list[Exercise]:
 def get_exercise(exercise_id: object) -> Exercise:
     """The course exercise with this id (only its lesson is imported)."""
     if isinstance(exercise_id, str) and _ID_PATTERN.match(exercise_id.strip()):
-        notebook = exercise_id.strip().split(".", 1)[0]
+        notebook = notebook_number(exercise_id)
         if exercise_id.strip() in load_lessons(notebook):
             return REGISTRY.get(exercise_id)
     return load_lessons().get(exercise_id)
