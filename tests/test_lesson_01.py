@@ -8,9 +8,9 @@ import tracemalloc
 
 import pytest
 
+from labkit.clock import ManualClock
 from labkit.counting import OpCounter, scaling_exponent
 from labkit.lessons.n01_measure import enrich, leak, middleware, timing_rules, top_k
-from labkit.lessons.n01_measure.clock import ManualClock
 
 
 def test_counted_ints_count_comparisons_and_hashes() -> None:

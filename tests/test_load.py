@@ -21,7 +21,7 @@ from labkit.errors import LoadError
 from labkit.load import EndpointLoad, LoadResult, request_timing, run_load
 from labkit.load import runner as runner_module
 from labkit.load.histogram import LatencyRecorder
-from labkit.load.runner import choose_shape, resolve_target
+from labkit.load.plan import DEFAULT_ENDPOINTS, choose_shape, resolve_target
 
 
 @asynccontextmanager
@@ -135,7 +135,7 @@ def test_server_dying_mid_run_keeps_partial_results(monkeypatch: pytest.MonkeyPa
     [
         ("http://h:1", ["/x", "y"], ("http://h:1", ["/x", "/y"])),
         ("http://h:1/api/feed?user_id=2", None, ("http://h:1", ["/api/feed?user_id=2"])),
-        ("http://h:1/", None, ("http://h:1", list(runner_module.DEFAULT_ENDPOINTS))),
+        ("http://h:1/", None, ("http://h:1", list(DEFAULT_ENDPOINTS))),
     ],
 )
 def test_resolve_target(target: str, endpoints: list[str] | None, expected: Any) -> None:

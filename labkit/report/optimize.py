@@ -14,8 +14,9 @@ from labkit.load.interleaved import InterleavedComparison
 from labkit.load.plan import choose_shape
 from labkit.load.result import LoadResult
 from labkit.load.steps import measure_steps
-from labkit.report.builder import Report, build_report
+from labkit.report.builder import build_report
 from labkit.report.choices import TARGETS
+from labkit.report.document import Report
 
 # Every endpoint but the rate-limited search, whose 429s would read as errors; add it with
 # endpoints=[...] to see what the limiter does to a single heavy client. The posts page is

@@ -28,8 +28,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from labkit.clock import ManualClock
 from labkit.grading import Grader, exercise, reference_answer
-from labkit.lessons.n01_measure.clock import ManualClock
 from labkit.timing import parse_server_timing
 
 SLOW_MS = 200.0

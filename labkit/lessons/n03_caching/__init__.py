@@ -35,7 +35,6 @@ from labkit.lessons.n03_caching import (
 )
 from labkit.lessons.n03_caching.workload import (
     CountingLoader,
-    FakeClock,
     HitCounter,
     MemoryL2,
     fetch_product,
@@ -58,7 +57,6 @@ EXERCISES = (
 __all__ = [
     "EXERCISES",
     "CountingLoader",
-    "FakeClock",
     "HitCounter",
     "MemoryL2",
     "aside",

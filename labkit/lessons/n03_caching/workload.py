@@ -17,8 +17,6 @@ from typing import Any, TypeVar
 import aiosqlite
 import orjson
 
-from labkit.clock import ManualClock
-
 Product = dict[str, Any]
 Loader = Callable[[int], Awaitable[Product | None]]
 K = TypeVar("K")
@@ -161,7 +159,3 @@ class MemoryL2:
     async def delete(self, key: str) -> None:
         self._maybe_fail()
         self.data.pop(key, None)
-
-
-# A clock the test moves by hand (``clock.now = 3.5`` or ``clock.advance(0.5)``).
-FakeClock = ManualClock

@@ -24,7 +24,6 @@ from labkit.lessons.n04_concurrency import (
 )
 from labkit.lessons.n04_concurrency.guard import ENDPOINT_COST, TIER_PER_MINUTE, ApiRequest
 from labkit.lessons.n04_concurrency.services import FakeService
-from labkit.lessons.n04_concurrency.token_bucket import FakeClock
 
 EXERCISES = (
     "04.gather",
@@ -45,7 +44,6 @@ __all__ = [
     "EXERCISES",
     "TIER_PER_MINUTE",
     "ApiRequest",
-    "FakeClock",
     "FakeService",
     "batch_loader",
     "concurrent_calls",
