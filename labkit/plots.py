@@ -60,6 +60,17 @@ def _as_results(
     return loads
 
 
+def _latency_axes(ax: Axes, ylabel: str, title: str, *, log: bool) -> Axes:
+    """Latency in ms along x (log-scaled when ``log``), one legend entry per line."""
+    if log:
+        ax.set_xscale("log")
+    ax.set_xlabel("latency (ms)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize="small")
+    return ax
+
+
 def latency_cdf(
     results: LoadLatencies | Mapping[str, LoadLatencies],
     ax: Axes | None = None,
@@ -81,13 +92,7 @@ def latency_cdf(
         ax.step(xs, ys, where="post", label=label)
     for level in (50, 95, 99):
         ax.axhline(level, color="grey", linewidth=0.5, linestyle=":")
-    if log:
-        ax.set_xscale("log")
-    ax.set_xlabel("latency (ms)")
-    ax.set_ylabel("% of requests within")
-    ax.set_title("Latency distribution (CDF)")
-    ax.legend(fontsize="small")
-    return ax
+    return _latency_axes(ax, "% of requests within", "Latency distribution (CDF)", log=log)
 
 
 def latency_histogram(
@@ -110,12 +115,7 @@ def latency_histogram(
         if points:
             xs, weights = zip(*points, strict=True)
             ax.hist(xs, bins=edges, weights=weights, histtype="step", label=label, linewidth=1.5)
-    ax.set_xscale("log")
-    ax.set_xlabel("latency (ms)")
-    ax.set_ylabel("requests")
-    ax.set_title("Latency histogram")
-    ax.legend(fontsize="small")
-    return ax
+    return _latency_axes(ax, "requests", "Latency histogram", log=True)
 
 
 def before_after_bars(
