@@ -6,8 +6,9 @@ costs almost nothing and IPython is needed only by ``%load_ext labkit``.
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING, Any
+
+from labkit.lazy import lazy_attribute
 
 if TYPE_CHECKING:  # pragma: no cover
     from IPython.core.interactiveshell import InteractiveShell
@@ -37,10 +38,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'labkit' has no attribute {name!r}")
-    return getattr(import_module(module), name)
+    return lazy_attribute(__name__, _LAZY, name)
 
 
 def load_ipython_extension(ipython: InteractiveShell) -> None:

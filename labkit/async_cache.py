@@ -3,19 +3,20 @@
 ``cachetools.cached`` on an ``async def`` stores the *coroutine object* the call returns; the
 first caller awaits it and every later caller gets ``RuntimeError: cannot reuse already awaited
 coroutine`` (cachetools #92). ``async_cached`` awaits the call and stores its result, and
-concurrent callers of one key share one call (single flight), so a burst of misses for the same
-key runs the function once.
+concurrent callers of one key share one call (``labkit.single_flight``), so a burst of misses for
+the same key runs the function once.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 from collections.abc import Awaitable, Callable, Hashable, MutableMapping
 from typing import Any, ParamSpec, TypeVar, cast
 
 from cachetools.keys import hashkey
+
+from labkit.single_flight import SingleFlight
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -36,27 +37,26 @@ def async_cached(
     """
 
     def decorate(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
-        in_flight: dict[Hashable, asyncio.Future[T]] = {}
+        def count_call() -> None:
+            wrapper.calls += 1  # type: ignore[attr-defined]
+
+        flight: SingleFlight[Hashable, T] = SingleFlight(on_load=count_call)
 
         @functools.wraps(fn)
         async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
             k = key(*args, **kwargs)
             with contextlib.suppress(KeyError):
                 return cast(T, cache[k])
-            future = in_flight.get(k)
-            if future is None:
-                wrapper.calls += 1  # type: ignore[attr-defined]
-                future = asyncio.ensure_future(fn(*args, **kwargs))
-                in_flight[k] = future
-                future.add_done_callback(lambda done: _store(done, k))
-            return await asyncio.shield(future)
 
-        def _store(done: asyncio.Future[T], k: Hashable) -> None:
-            in_flight.pop(k, None)
-            if not done.cancelled() and done.exception() is None:
-                # a value too large for a size-bounded cache is simply not cached
+            async def load() -> T:
+                value = await fn(*args, **kwargs)
+                # Stored before the flight lands, so no caller falls between the two; a failure
+                # is not stored, and a value too large for a size-bounded cache is not cached.
                 with contextlib.suppress(ValueError):
-                    cache[k] = done.result()
+                    cache[k] = value
+                return value
+
+            return await flight.run(k, load)
 
         wrapper.cache = cache  # type: ignore[attr-defined]
         wrapper.calls = 0  # type: ignore[attr-defined]

@@ -38,11 +38,6 @@ def count_primes_where(limit: int) -> tuple[int, int]:
     return count_primes(limit), os.getpid()
 
 
-def process_id() -> int:
-    """The worker's process id (a cheap call that also warms a freshly started worker)."""
-    return os.getpid()
-
-
 def run_recorded(
     fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> tuple[Any, int, float]:

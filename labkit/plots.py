@@ -1,19 +1,42 @@
 """Plots for load tests and comparisons (matplotlib, imported on first use).
 
 Each function takes what the measurement returned and an optional ``ax``, and returns the
-axes, so notebooks can combine them and tests can read back what was drawn.
+axes, so notebooks can combine them and tests can read back what was drawn. The latency plots
+read a load result through the attributes below (``LoadResult`` has them), so this module
+needs nothing from ``labkit.load``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     from matplotlib.axes import Axes
 
-    from labkit.load.result import LoadResult
+
+class Latencies(Protocol):
+    """Recorded latencies as (ms, how many) points (``LatencyRecorder``)."""
+
+    def values_ms(self) -> list[tuple[float, int]]: ...
+
+
+class EndpointLatencies(Protocol):
+    """One endpoint's (or all endpoints') recordings (``EndpointLoad``)."""
+
+    @property
+    def response(self) -> Latencies: ...
+
+
+class LoadLatencies(Protocol):
+    """What the latency plots read of one load test (``LoadResult``)."""
+
+    @property
+    def endpoints(self) -> Mapping[str, EndpointLatencies]: ...
+
+    @property
+    def overall(self) -> EndpointLatencies: ...
 
 
 def _axes(ax: Axes | None, size: tuple[float, float] = (7, 3.5)) -> Axes:
@@ -25,20 +48,34 @@ def _axes(ax: Axes | None, size: tuple[float, float] = (7, 3.5)) -> Axes:
     return new_ax
 
 
-def _as_results(results: LoadResult | Mapping[str, LoadResult]) -> dict[str, Any]:
-    """{label: EndpointLoad}: one line per endpoint of one result, or one per result."""
-    from labkit.load.result import LoadResult
+def _as_results(
+    results: LoadLatencies | Mapping[str, LoadLatencies],
+) -> dict[str, EndpointLatencies]:
+    """{label: recordings}: one line per endpoint of one result, or one per result."""
+    if isinstance(results, Mapping):
+        return {label: result.overall for label, result in results.items()}
+    loads = dict(results.endpoints)
+    if len(loads) > 1:
+        loads["overall"] = results.overall
+    return loads
 
-    if isinstance(results, LoadResult):
-        loads: dict[str, Any] = dict(results.endpoints)
-        if len(loads) > 1:
-            loads["overall"] = results.overall
-        return loads
-    return {label: result.overall for label, result in results.items()}
+
+def _latency_axes(ax: Axes, ylabel: str, title: str, *, log: bool) -> Axes:
+    """Latency in ms along x (log-scaled when ``log``), one legend entry per line."""
+    if log:
+        ax.set_xscale("log")
+    ax.set_xlabel("latency (ms)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize="small")
+    return ax
 
 
 def latency_cdf(
-    results: LoadResult | Mapping[str, LoadResult], ax: Axes | None = None, *, log: bool = True
+    results: LoadLatencies | Mapping[str, LoadLatencies],
+    ax: Axes | None = None,
+    *,
+    log: bool = True,
 ) -> Axes:
     """Share of requests answered within x ms, per endpoint (or per result, to compare runs)."""
     ax = _axes(ax)
@@ -55,17 +92,14 @@ def latency_cdf(
         ax.step(xs, ys, where="post", label=label)
     for level in (50, 95, 99):
         ax.axhline(level, color="grey", linewidth=0.5, linestyle=":")
-    if log:
-        ax.set_xscale("log")
-    ax.set_xlabel("latency (ms)")
-    ax.set_ylabel("% of requests within")
-    ax.set_title("Latency distribution (CDF)")
-    ax.legend(fontsize="small")
-    return ax
+    return _latency_axes(ax, "% of requests within", "Latency distribution (CDF)", log=log)
 
 
 def latency_histogram(
-    results: LoadResult | Mapping[str, LoadResult], ax: Axes | None = None, *, bins: int = 40
+    results: LoadLatencies | Mapping[str, LoadLatencies],
+    ax: Axes | None = None,
+    *,
+    bins: int = 40,
 ) -> Axes:
     """How many requests took how long (log-spaced bins), per endpoint or per result."""
     import numpy as np
@@ -81,12 +115,7 @@ def latency_histogram(
         if points:
             xs, weights = zip(*points, strict=True)
             ax.hist(xs, bins=edges, weights=weights, histtype="step", label=label, linewidth=1.5)
-    ax.set_xscale("log")
-    ax.set_xlabel("latency (ms)")
-    ax.set_ylabel("requests")
-    ax.set_title("Latency histogram")
-    ax.legend(fontsize="small")
-    return ax
+    return _latency_axes(ax, "requests", "Latency histogram", log=True)
 
 
 def before_after_bars(

@@ -15,11 +15,11 @@ from __future__ import annotations
 import html
 import math
 import numbers
-import os
 from dataclasses import dataclass
 from typing import Any
 
 from labkit.display import TextView
+from labkit.notebook_number import notebook_number, session_notebook
 
 Value = float | bool | str
 
@@ -197,7 +197,7 @@ def calibration(notebook: str | None = None) -> Calibration:
         return Calibration(tuple(_made_here.values()))
     from labkit.grading.progress_store import ProgressStore
 
-    wanted = None if notebook == "all" else str(notebook).zfill(2)
+    wanted = None if notebook == "all" else _notebook(notebook)
     rows = tuple(
         Prediction(
             name=r["name"],
@@ -264,10 +264,8 @@ def _unit(unit: str) -> str:
 
 def _notebook(notebook: str | None) -> str:
     if notebook is not None:
-        return str(notebook).zfill(2)
-    # JupyterLab tells the kernel which notebook it runs (JPY_SESSION_NAME is its path).
-    session = os.path.basename(os.environ.get("JPY_SESSION_NAME", ""))[:2]
-    return session if session.isdigit() else ""
+        return notebook_number(str(notebook)) or str(notebook).strip()
+    return session_notebook() or ""
 
 
 __all__ = ["Calibration", "Prediction", "calibration", "prediction"]

@@ -15,7 +15,7 @@ from labkit.app import create_app
 from labkit.app.metrics import AppCounters, RequestMetrics
 from labkit.app.middleware import InnerTiming, TimingMiddleware, server_timing
 from labkit.app.responses import json_response
-from labkit.load import parse_server_timing
+from labkit.timing import parse_server_timing
 from tests.test_app import build_dataset, fetch_all
 
 

@@ -9,6 +9,7 @@ import nbformat
 import pytest
 
 from labkit.grading.registry import course_exercises
+from labkit.notebook_number import notebook_number
 
 SOLUTIONS = Path(__file__).resolve().parent.parent / "notebooks" / "solutions"
 CHECK_CALL = re.compile(r"""check\(\s*["'](\d\d\.\w+)["']""")
@@ -26,6 +27,7 @@ def _checked_in_order(path: Path) -> list[str]:
 
 @pytest.mark.parametrize("path", sorted(SOLUTIONS.glob("*.ipynb")), ids=lambda p: p.stem)
 def test_check_all_follows_the_notebook(path: Path) -> None:
-    notebook = path.name[:2]
+    notebook = notebook_number(path)
+    assert notebook is not None
     registered = [exercise.id for exercise in course_exercises(notebook)]
     assert registered == _checked_in_order(path)

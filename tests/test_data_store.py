@@ -31,6 +31,25 @@ def test_data_dir_follows_labkit_data(data_home: Path) -> None:
     assert data_dir() == data_home and data_home.is_dir()
 
 
+def test_data_dir_without_labkit_data_or_a_checkout_is_in_the_user_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One resolver for the user's folder (platformdirs), shared with the progress store."""
+    import sys
+
+    from labkit.data import location
+    from labkit.grading.progress_store import labkit_home
+
+    monkeypatch.delenv("LABKIT_DATA", raising=False)
+    monkeypatch.delenv("LABKIT_HOME", raising=False)
+    monkeypatch.setattr(location, "repo_data_dir", lambda: tmp_path / "not-a-checkout" / "data")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert data_dir() == location.user_folder() / "data"
+    assert labkit_home() == location.user_folder()
+    if sys.platform.startswith("linux"):
+        assert location.user_folder() == tmp_path / "xdg" / "labkit"
+
+
 def test_ensure_builds_once_then_is_cheap(
     data_home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -17,11 +17,11 @@ from labkit.grading.batch import (
     TIMED_OUT,
     check_notebooks,
     find_notebooks,
-    notebook_number,
 )
 from labkit.grading.registry import Registry
 from labkit.grading.result import NOT_RUN, NOT_YET, PASSED
 from labkit.grading.worker import read_verdicts
+from labkit.notebook_number import notebook_number
 
 # Exercises defined inside the notebooks themselves (the kernel has its own registry); the
 # runner is told which exercises notebook 98 is expected to report.

@@ -11,7 +11,7 @@ import pytest
 from labkit.grading.progress_store import ProgressStore, ProgressWarning, labkit_home
 from labkit.grading.progress_view import build_report
 from labkit.grading.registry import Registry
-from labkit.grading.result import NOT_YET, PASSED, CheckResult, Measurement
+from labkit.grading.result import NOT_YET, PASSED, CheckResult, Measurement, measurements_text
 
 
 def result(exercise: str, verdict: str = PASSED, points: int = 1) -> CheckResult:
@@ -176,3 +176,15 @@ def test_progress_command_prints_the_table(
     assert "02.zz_not_in_course" in out and "progress store" in out
     assert command.run(argparse.Namespace(notebook=None, json=False, reset=True)) == 0
     assert "progress moved to" in capsys.readouterr().out
+
+
+def test_measurements_read_the_same_from_a_result_and_from_the_store() -> None:
+    """One text for what was measured: in the check's message, the dashboard and the gradebook."""
+    measured = [
+        Measurement("statements", 101, target="≤ 2", ok=False),
+        Measurement("hit ratio", 0.8512, target="≥ 0.8", ok=True),
+    ]
+    text = "statements 101 (target ≤ 2); hit ratio 0.851 (target ≥ 0.8)"
+    assert measurements_text(measured) == text
+    assert measurements_text([m.to_dict() for m in measured]) == text
+    assert measurements_text([measured[0].to_dict(), "not a measurement"]) == text.split(";")[0]

@@ -37,6 +37,7 @@ from labkit.lessons.n00_start.top_authors import (
 )
 from labkit.lessons.n00_start.tour import preview_check, progress_place
 from labkit.load import RequestTiming
+from labkit.timing import parse_server_timing
 
 matplotlib.use("Agg")
 
@@ -209,6 +210,15 @@ def test_median_request_timing_against_a_local_server() -> None:
 )
 def test_reference_reader(header: str, expected: dict[str, float]) -> None:
     assert read_server_timing_reference(header) == expected
+    assert parse_server_timing(header) == expected  # labkit's parser reads it the same way
+
+
+def test_labkit_parser_gives_the_checks_answers() -> None:
+    """One semantics: on every header the check reads (examples, edge cases, generated ones),
+    labkit's parser gives the answer the check expects."""
+    for seed in range(300):
+        for header, expected in headers_for(seed):
+            assert parse_server_timing(header) == expected, header
 
 
 def test_generated_headers_are_seeded_and_plausible() -> None:

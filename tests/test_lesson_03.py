@@ -11,6 +11,7 @@ import cachetools
 import pytest
 
 from labkit.async_cache import async_cached
+from labkit.clock import ManualClock
 from labkit.data import fresh_copy
 from labkit.db import connect
 from labkit.lessons.n03_caching.aside import cached_get
@@ -29,7 +30,6 @@ from labkit.lessons.n03_caching.stores import JsonL2, open_l2
 from labkit.lessons.n03_caching.warming import make_ties
 from labkit.lessons.n03_caching.workload import (
     CountingLoader,
-    FakeClock,
     HitCounter,
     MemoryL2,
     fetch_product,
@@ -61,7 +61,7 @@ def test_hit_counter() -> None:
 
 def test_replay_bytes_counts_bound_and_expiry() -> None:
     values, trace = blob_workload(3, keys=40, n=300)
-    clock = FakeClock()
+    clock = ManualClock()
     bounded = replay_bytes(
         cachetools.TTLCache(maxsize=10_000, ttl=20, timer=clock, getsizeof=len),
         clock,
@@ -72,7 +72,7 @@ def test_replay_bytes_counts_bound_and_expiry() -> None:
     assert bounded.max_bytes_held <= 10_000
     assert bounded.expired_served == 0 and bounded.wrong_values == 0
     assert 0 < bounded.hits < len(trace)
-    clock = FakeClock()
+    clock = ManualClock()
     unbounded = replay_bytes({}, clock, values, trace, ttl=20)
     assert unbounded.max_bytes_held > 10_000
     assert unbounded.expired_served > 0
@@ -201,21 +201,21 @@ def test_json_l2_round_trip_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 def test_replay_products_counts_budget_staleness_and_foreign_hits() -> None:
     catalogue, events = product_workload(5)
     assert sum(kind == "write" for kind, _ in events) > 10  # writes happen on every seed
-    clock = FakeClock()
+    clock = ManualClock()
     ok = replay_products(
         make_product_cache(12_000, 15.5, clock), clock, catalogue, events, max_stale=15.5
     )
     assert ok.max_bytes_held <= 12_000 and ok.over_stale == 0 and ok.wrong_values == 0
     assert 0 < ok.hits < ok.requests
-    clock = FakeClock()
+    clock = ManualClock()
     by_fields: Any = cachetools.TTLCache(maxsize=12_000, ttl=15.5, timer=clock, getsizeof=len)
     assert (
         replay_products(by_fields, clock, catalogue, events, max_stale=15.5).max_bytes_held > 12_000
     )
-    clock = FakeClock()
+    clock = ManualClock()
     too_long = make_product_cache(12_000, 40, clock)
     assert replay_products(too_long, clock, catalogue, events, max_stale=15.5).over_stale > 0
-    clock = FakeClock()
+    clock = ManualClock()
     prefilled: dict[str, object] = dict(catalogue)
     assert replay_products(prefilled, clock, catalogue, events, max_stale=15.5).foreign_hits > 0  # type: ignore[arg-type]
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from labkit.clock import ManualClock
 from labkit.cpu_work import count_primes, count_primes_where
 from labkit.errors import MeasurementError
 from labkit.lessons.n04_concurrency import batch_loader, concurrent_calls, offload
@@ -24,7 +25,6 @@ from labkit.lessons.n04_concurrency.pools import RecordingPool, lesson_pool, wor
 from labkit.lessons.n04_concurrency.services import CallLedger, FakeService
 from labkit.lessons.n04_concurrency.shared_limit import SharedState, WorkerStore, allow_request
 from labkit.lessons.n04_concurrency.token_bucket import (
-    FakeClock,
     TokenBucket,
     bucket_scripts,
     reference_verdicts,
@@ -174,13 +174,13 @@ def test_token_bucket_edge_cases_are_exact() -> None:
     ]  # fmt: skip
     assert [a for a, _ in reference_verdicts(jump)] == [True] * 4 + [False] + [True] * 5 + [False]
     assert [a for a, _ in reference_verdicts(refusal)] == [True, False, True, False, False]
-    clock = FakeClock()
+    clock = ManualClock()
     bucket = TokenBucket(4, 2.0, clock)
     assert [bucket.check("k")[0] for _ in range(5)] == [True] * 4 + [False]
 
 
 def test_guard_reference_keys_tiers_and_costs() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     guard = make_guard(clock)
     office = ApiRequest("/posts", "10.0.0.1", user_id=1, tier="free")
     assert [guard(office)[0] for _ in range(16)] == [200] * 15 + [429]
@@ -201,7 +201,7 @@ def test_guard_scripts_refuse_on_every_seed_and_need_rounding_up() -> None:
         waits = {headers["Retry-After"] for _, headers in responses if headers}
         assert "4" in waits, seed  # the 3.25 s wait, rounded up
         # a guard made per request never refuses: the bug the check catches
-        fresh = [make_guard(FakeClock())(request)[0] for _, request in steps]
+        fresh = [make_guard(ManualClock())(request)[0] for _, request in steps]
         assert 429 not in fresh
     assert guard_script(42) != guard_script(7)
 

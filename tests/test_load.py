@@ -18,10 +18,10 @@ from aiohttp import web
 
 from labkit.app.server import free_port
 from labkit.errors import LoadError
-from labkit.load import EndpointLoad, LoadResult, parse_server_timing, request_timing, run_load
+from labkit.load import EndpointLoad, LoadResult, request_timing, run_load
 from labkit.load import runner as runner_module
 from labkit.load.histogram import LatencyRecorder
-from labkit.load.runner import choose_shape, resolve_target
+from labkit.load.plan import DEFAULT_ENDPOINTS, choose_shape, resolve_target
 
 
 @asynccontextmanager
@@ -135,7 +135,7 @@ def test_server_dying_mid_run_keeps_partial_results(monkeypatch: pytest.MonkeyPa
     [
         ("http://h:1", ["/x", "y"], ("http://h:1", ["/x", "/y"])),
         ("http://h:1/api/feed?user_id=2", None, ("http://h:1", ["/api/feed?user_id=2"])),
-        ("http://h:1/", None, ("http://h:1", list(runner_module.DEFAULT_ENDPOINTS))),
+        ("http://h:1/", None, ("http://h:1", list(DEFAULT_ENDPOINTS))),
     ],
 )
 def test_resolve_target(target: str, endpoints: list[str] | None, expected: Any) -> None:
@@ -198,11 +198,6 @@ def test_request_timing_reports_client_and_server_phases() -> None:
     parts = sum(v for v in timing.client.values() if v is not None)
     assert math.isclose(parts, timing.total_ms, rel_tol=1e-9)
     assert set(timing.to_frame()["side"]) == {"client", "server"}
-
-
-def test_parse_server_timing() -> None:
-    header = 'db;dur=12.5;desc="3 statements", cache;dur=0, total;dur=15.25, miss'
-    assert parse_server_timing(header) == {"db": 12.5, "cache": 0.0, "total": 15.25}
 
 
 def recorded_result(endpoints: dict[str, list[float]], **kw: Any) -> LoadResult:

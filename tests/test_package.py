@@ -36,6 +36,7 @@ NOTEBOOK_PACKAGES = (
 )
 NOTEBOOK_MODULES = (
     "labkit.async_cache",
+    "labkit.clock",
     "labkit.counting",
     "labkit.cpu_work",
     "labkit.doctor",

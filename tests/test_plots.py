@@ -57,3 +57,29 @@ def test_scaling_curve_with_bound() -> None:
     ax: Any = scaling_curve(frame, x="offered_rps", y="p99_ms", bound=500)
     curve, bound = (list(line.get_ydata()) for line in ax.get_lines())
     assert curve == [5, 8, 900] and bound[0] == 500
+
+
+def test_latency_plots_read_any_object_with_the_attributes_they_use() -> None:
+    """The plots depend on what they read (endpoints, overall, response.values_ms()), not on
+    labkit.load: any recording of that shape draws."""
+
+    class Points:
+        def __init__(self, points: list[tuple[float, int]]) -> None:
+            self.points = points
+
+        def values_ms(self) -> list[tuple[float, int]]:
+            return self.points
+
+    class Endpoint:
+        def __init__(self, points: list[tuple[float, int]]) -> None:
+            self.response = Points(points)
+
+    class Recording:
+        def __init__(self) -> None:
+            self.endpoints = {"/a": Endpoint([(1.0, 3), (4.0, 1)])}
+            self.overall = Endpoint([(1.0, 3), (4.0, 1)])
+
+    ax: Any = latency_cdf(Recording())
+    (line,) = [line for line in ax.get_lines() if line.get_label() == "/a"]
+    assert list(line.get_xdata()) == [1.0, 4.0] and list(line.get_ydata()) == [75.0, 100.0]
+    assert latency_histogram({"run": Recording()}).get_title() == "Latency histogram"

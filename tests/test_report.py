@@ -10,7 +10,7 @@ from labkit.cli import main
 from labkit.errors import ReportError
 from labkit.load.result import EndpointLoad, LoadResult
 from labkit.report import SECTIONS, build_report
-from labkit.report.builder import ms, rps
+from labkit.report.formatting import ms, rps
 
 
 def result(

@@ -6,10 +6,10 @@
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from labkit.app.toggles import DESCRIPTIONS, OPTIMIZATIONS, Toggles
+from labkit.lazy import lazy_attribute
 
 if TYPE_CHECKING:  # pragma: no cover
     from labkit.app.factory import create_app
@@ -35,7 +35,4 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'labkit.app' has no attribute {name!r}")
-    return getattr(import_module(module), name)
+    return lazy_attribute(__name__, _LAZY, name)

@@ -1,4 +1,4 @@
-"""Two cache layers and single flight.
+"""Two cache layers, sharing loads through ``labkit.single_flight``.
 
 L1 is in-process (cachetools TTL + LRU bound); L2 is shared between worker processes: an
 on-disk diskcache by default, Redis when ``LABKIT_REDIS_URL`` is set. A failing L2 never fails
@@ -21,6 +21,7 @@ from cachetools import TTLCache
 
 from labkit.app.metrics import AppCounters, request_metrics
 from labkit.errors import ServerError
+from labkit.single_flight import SingleFlight
 
 log = logging.getLogger("labkit.app")
 
@@ -225,7 +226,7 @@ class LayeredCache:
             return failed
 
     async def get_or_load(
-        self, key: str, load: Callable[[], Awaitable[Any]], flight: SingleFlight | None
+        self, key: str, load: Callable[[], Awaitable[Any]], flight: SingleFlight[str, Any] | None
     ) -> tuple[Any, str]:
         """Cache-aside: (value, "hit" | "miss" | "bypass"); ``load`` runs on a miss, shared via
         ``flight``."""
@@ -247,33 +248,9 @@ class LayeredCache:
         return value, "miss"
 
 
-class SingleFlight:
-    """Concurrent callers asking for the same key share one load (request de-duplication)."""
-
-    def __init__(self, counters: AppCounters) -> None:
-        self.counters = counters
-        self._in_flight: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, dict[str, asyncio.Future[Any]]
-        ] = weakref.WeakKeyDictionary()
-
-    async def run(self, key: str, load: Callable[[], Awaitable[Any]]) -> Any:
-        loop = asyncio.get_running_loop()
-        flights = self._in_flight.setdefault(loop, {})
-        future = flights.get(key)
-        if future is not None:
-            self.counters.add("dedupe_shared")
-            return await asyncio.shield(future)
-        future = loop.create_future()
-        flights[key] = future
-        self.counters.add("dedupe_loads")
-        try:
-            value = await load()
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # mark retrieved: followers re-raise it, nobody else must
-            raise
-        else:
-            future.set_result(value)
-            return value
-        finally:
-            flights.pop(key, None)
+def counted_flight(counters: AppCounters) -> SingleFlight[str, Any]:
+    """Single flight for the ``dedupe`` toggle, counted in ``/api/_stats``."""
+    return SingleFlight(
+        on_load=lambda: counters.add("dedupe_loads"),
+        on_join=lambda: counters.add("dedupe_shared"),
+    )

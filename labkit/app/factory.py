@@ -10,7 +10,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from labkit.app.cache import DiskStore, LayeredCache, SingleFlight, shared_store
+from labkit.app.cache import DiskStore, LayeredCache, counted_flight, shared_store
 from labkit.app.database import (
     Database,
     DatabaseBusy,
@@ -102,7 +102,7 @@ def create_app(
     if "cache" in toggles:
         state.cache = LayeredCache(store, counters=counters)
     if "dedupe" in toggles:
-        state.flight = SingleFlight(counters)
+        state.flight = counted_flight(counters)
     if "rate_limit" in toggles:
         # One limiter for the app's lifetime: a limiter built per request never limits.
         state.limiter = RateLimiter(store=store if shared_limits else None)

@@ -61,9 +61,10 @@ class RateLimiter:
     def scope(self) -> str:
         return "shared" if self.store is not None else "per-process"
 
-    async def hit(self, key: str, tier: str) -> Verdict:
+    async def hit(self, key: str, tier: str, *, now: float | None = None) -> Verdict:
+        """Count one request of ``key`` at ``now`` (default: the limiter's clock)."""
         limit = self.limits.get(tier, self.limits["anonymous"])
-        now = self.clock()
+        now = self.clock() if now is None else now
         window_index = int(now // self.window)
         reset_in = max(1, math.ceil((window_index + 1) * self.window - now))
         if self.store is not None:

@@ -12,12 +12,13 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 
-from labkit.app.cache import LayeredCache, SharedStore, SingleFlight
+from labkit.app.cache import LayeredCache, SharedStore
 from labkit.app.database import Database
 from labkit.app.metrics import AppCounters
 from labkit.app.ratelimit import RateLimiter
 from labkit.app.responses import json_response
 from labkit.app.toggles import Toggles
+from labkit.single_flight import SingleFlight
 
 
 class LoopLagMonitor:
@@ -61,7 +62,7 @@ class LabState:
     counters: AppCounters
     source: Path
     cache: LayeredCache | None = None
-    flight: SingleFlight | None = None
+    flight: SingleFlight[str, Any] | None = None
     limiter: RateLimiter | None = None
     store: SharedStore | None = None
     loop_lag: LoopLagMonitor = field(default_factory=LoopLagMonitor)

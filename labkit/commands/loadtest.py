@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
 async def _run(target: Any, endpoints: list[str] | None, args: argparse.Namespace) -> int:
     from labkit.errors import LoadError
     from labkit.load import request_timing, run_load
-    from labkit.load.runner import resolve_target
+    from labkit.load.plan import resolve_target
 
     if args.once:
         base, paths = resolve_target(target, endpoints)

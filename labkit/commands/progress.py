@@ -29,8 +29,9 @@ def register(subparsers: Any) -> None:
 def known_notebook(notebook: str) -> str:
     """``"2"`` or ``"02"`` → ``"02"``; a notebook the course does not have is an error."""
     from labkit.lessons import LESSON_MODULES
+    from labkit.notebook_number import notebook_number
 
-    number = notebook.strip().zfill(2)
+    number = notebook_number(notebook)
     if number not in LESSON_MODULES:
         raise GradingError(
             f"there is no notebook {notebook!r}: choose one of {', '.join(sorted(LESSON_MODULES))}"

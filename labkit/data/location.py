@@ -6,6 +6,8 @@ import json
 import os
 from pathlib import Path
 
+from platformdirs import user_data_dir
+
 from labkit.errors import DatasetError
 
 MANIFEST_NAME = "manifest.json"
@@ -16,16 +18,18 @@ def repo_data_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "data"
 
 
-def _user_data_dir() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "labkit" / "data"
+def user_folder() -> Path:
+    """labkit's folder in the user's data directory: ``~/.local/share/labkit`` on Linux
+    (``$XDG_DATA_HOME`` respected), the platform's own place elsewhere (platformdirs). The
+    datasets and the progress store both default to it."""
+    return Path(user_data_dir("labkit", appauthor=False))
 
 
 def data_dir() -> Path:
     """Where datasets live.
 
-    ``$LABKIT_DATA``, else the repo's ``data/`` when writable, else
-    ``~/.local/share/labkit/data`` (``$XDG_DATA_HOME`` respected).
+    ``$LABKIT_DATA``, else the repo's ``data/`` when writable, else ``data/`` in
+    :func:`user_folder` (``~/.local/share/labkit/data`` on Linux).
     """
     configured = os.environ.get("LABKIT_DATA")
     if configured:
@@ -34,7 +38,7 @@ def data_dir() -> Path:
         repo = repo_data_dir()
         if (repo / "README.md").is_file() and os.access(repo, os.W_OK):
             return repo
-        folder = _user_data_dir()
+        folder = user_folder() / "data"
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

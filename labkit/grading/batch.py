@@ -40,6 +40,7 @@ from labkit.grading.isolation import (
 )
 from labkit.grading.registry import REGISTRY, Registry, course_exercises, load_lessons
 from labkit.grading.worker import COMPLETED, FAILED_TO_START, KERNEL_DIED, TIMED_OUT, Job
+from labkit.notebook_number import NOTEBOOK_NUMBER, notebook_number
 
 __all__ = [
     "COMPLETED",
@@ -52,12 +53,10 @@ __all__ = [
     "Submission",
     "check_notebooks",
     "find_notebooks",
-    "notebook_number",
     "parse_shard",
     "student_of",
 ]
 
-_NOTEBOOK_NUMBER = re.compile(r"(?:^|[^0-9])(\d\d)_")
 # Time a worker may take beyond the notebook's budget (kernel start-up, dataset copies, grading
 # of the last cell) before the parent gives up on it.
 WORKER_GRACE = 120.0
@@ -104,11 +103,6 @@ def _found(paths: Iterable[str | Path]) -> list[tuple[Path, Path | None]]:
     return found
 
 
-def notebook_number(path: Path) -> str | None:
-    match = _NOTEBOOK_NUMBER.search(path.name)
-    return match.group(1) if match else None
-
-
 def student_of(path: Path, root: Path | None = None) -> str:
     """``alice`` for ``class/alice/02_query_tuning.ipynb`` or ``class/alice_02_query.ipynb``."""
     if root is not None:
@@ -116,7 +110,7 @@ def student_of(path: Path, root: Path | None = None) -> str:
             parts = path.relative_to(root).parts
             if len(parts) > 1:
                 return parts[0]
-    match = _NOTEBOOK_NUMBER.search(path.stem)
+    match = NOTEBOOK_NUMBER.search(path.stem)
     prefix = path.stem[: match.start(1)].strip("_-. ") if match else ""
     return prefix or path.stem
 
@@ -158,12 +152,17 @@ def expected_exercises(
     path: Path, registry: Registry | None = None, notebook: str | None = None
 ) -> list[tuple[str, int]]:
     registry = registry if registry is not None else load_lessons()
-    number = notebook or notebook_number(path)
+    number = _graded_as(path, notebook)
     if number is None:
         return []
     if registry is REGISTRY:
         return [(ex.id, ex.points) for ex in course_exercises(number)]
     return [(ex.id, ex.points) for ex in registry.for_notebook(number)]
+
+
+def _graded_as(path: Path, notebook: str | None) -> str | None:
+    """The notebook a submission is graded as: the one asked for, else the one its name says."""
+    return notebook_number(notebook) if notebook else notebook_number(path)
 
 
 def default_jobs() -> int:
@@ -212,7 +211,7 @@ def check_notebooks(
             earlier.reused = True
             runs[submission.path] = earlier
             continue
-        number = notebook or notebook_number(submission.path)
+        number = _graded_as(submission.path, notebook)
         job = Job(
             name=submission.path.name,
             notebook=submission.content,

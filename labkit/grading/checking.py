@@ -43,6 +43,7 @@ from labkit.grading.runner import (
     captured_output,
     run_with_deadline,
 )
+from labkit.notebook_number import notebook_number, session_notebook
 
 CHECK_LOG_ENV = "LABKIT_CHECK_LOG"
 STRICT_ENV = "LABKIT_STRICT"
@@ -346,16 +347,14 @@ def check_all(
 
 
 def _notebook_number(notebook: str | None) -> str:
+    """The notebook asked for ("2", "02_queries" → "02"), else the one this kernel runs; what
+    names no notebook is kept as typed, for the error message to show."""
     if notebook is None:
-        # JupyterLab tells the kernel which notebook it runs (JPY_SESSION_NAME is its path).
-        session = os.environ.get("JPY_SESSION_NAME", "")
-        notebook = os.path.basename(session)[:2] if session else ""
-        if not notebook.isdigit():
+        number = session_notebook()
+        if number is None:
             raise GradingError('say which notebook to check, e.g. check_all("02")')
-    notebook = str(notebook).strip()
-    if notebook.isdigit() and len(notebook) == 1:
-        notebook = f"0{notebook}"
-    return notebook.split("_", 1)[0]
+        return number
+    return notebook_number(str(notebook)) or str(notebook).strip()
 
 
 def _usage_result(

@@ -20,6 +20,7 @@ from typing import Any
 from labkit.display import TextView
 from labkit.errors import GradingError
 from labkit.grading.result import NOT_RUN, NOT_YET, PASSED
+from labkit.notebook_number import notebook_number
 from labkit.output_files import write_atomically
 
 FORMAT = "labkit-check/2"
@@ -94,7 +95,7 @@ class BatchReport(TextView):
     def exercises(self) -> list[str]:
         """Every exercise graded, notebook by notebook, each notebook's in the order it runs."""
         seen = list(dict.fromkeys(row.exercise for row in self.rows))
-        return sorted(seen, key=lambda exercise: exercise.split(".", 1)[0])
+        return sorted(seen, key=lambda exercise: notebook_number(exercise) or "")
 
     def pass_rates(self) -> list[PassRate]:
         rates: dict[str, PassRate] = {}

@@ -357,8 +357,10 @@ class Grader:
     ) -> NotYet | None:
         """The message when calling ``fn`` this way cannot work (checked only after a
         TypeError raised by the call itself: binding a signature on every call is slow)."""
+        if not callable(fn):
+            return None
         try:
-            signature = inspect.signature(fn)  # type: ignore[arg-type]
+            signature = inspect.signature(fn)
         except (TypeError, ValueError):  # some builtins have no signature
             return None
         try:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from labkit.data.location import user_folder
 from labkit.grading.result import CheckResult
 
 HOME_ENV = "LABKIT_HOME"
@@ -72,13 +73,7 @@ def labkit_home() -> Path:
     override = os.environ.get(HOME_ENV)
     if override:
         return Path(override).expanduser()
-    try:
-        from platformdirs import user_data_dir
-
-        return Path(user_data_dir("labkit", appauthor=False))
-    except ImportError:  # platformdirs arrives with Jupyter; this is the Linux default
-        base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-        return Path(base) / "labkit"
+    return user_folder()
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from labkit.display import TextView
 from labkit.grading.progress_store import Attempt, ProgressStore
-from labkit.grading.result import PASSED, format_value
+from labkit.grading.result import PASSED, measurements_text
+from labkit.notebook_number import notebook_number
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -35,10 +36,7 @@ class ExerciseProgress:
     last_measurements: list[dict[str, Any]] = field(default_factory=list)
 
     def measured_text(self) -> str:
-        return "; ".join(
-            f"{m['name']} {format_value(m['value'])} (target {m['target']})"
-            for m in self.last_measurements
-        )
+        return measurements_text(self.last_measurements)
 
     def last_time_text(self) -> str:
         if self.last_at is None:
@@ -160,6 +158,6 @@ def progress_report(
     except Exception:  # a broken lesson module must not hide the learner's history
         exercises = []
     if notebook is not None:
-        notebook = str(notebook).zfill(2)
+        notebook = notebook_number(str(notebook)) or str(notebook)
         exercises = [e for e in exercises if e.notebook == notebook]
     return build_report(store.attempts(notebook), exercises, str(store.path))

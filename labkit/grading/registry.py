@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from labkit.errors import GradingError, close_matches, quoted_choices
+from labkit.notebook_number import notebook_number
 
 DEFAULT_TIMEOUT = 10.0
 """Seconds a check may take unless its exercise says otherwise."""
 
-_ID_PATTERN = re.compile(r"^[A-Za-z0-9]+\.[A-Za-z0-9_]+$")
+_ID_PATTERN = re.compile(r"^[0-9]{2}\.[A-Za-z0-9_]+$")  # the notebook's number, then a name
 
 GradeFunction = Callable[..., Any]
 F = TypeVar("F", bound=GradeFunction)
@@ -38,7 +39,7 @@ class Exercise:
     @property
     def notebook(self) -> str:
         """The notebook part of the id: ``"02"`` for ``"02.n_plus_one"``."""
-        return self.id.split(".", 1)[0]
+        return notebook_number(self.id) or ""  # registration holds every id to "NN.name"
 
     @property
     def name(self) -> str:
@@ -90,14 +91,13 @@ class Registry:
             return f"No exercise {exercise_id!r}: no exercises are registered"
         close = close_matches(exercise_id, ids)
         if not close:
-            prefix = exercise_id.split(".", 1)[0]
-            close = [i for i in ids if i.split(".", 1)[0] == prefix][:5]
+            prefix = notebook_number(exercise_id)
+            close = [i for i in ids if prefix is not None and notebook_number(i) == prefix][:5]
         if close:
             return f"No exercise {exercise_id!r}. Did you mean {quoted_choices(close)}?"
-        notebooks = sorted({i.split(".", 1)[0] for i in ids})
         return (
             f"No exercise {exercise_id!r}. Exercise ids look like '<notebook>.<name>'; "
-            f"notebooks with exercises: {', '.join(notebooks)}"
+            f"notebooks with exercises: {', '.join(self.notebooks())}"
         )
 
     def for_notebook(self, notebook: str, order: tuple[str, ...] = ()) -> list[Exercise]:
@@ -193,7 +193,7 @@ def course_exercises(notebook: str) -> list[Exercise]:
 def get_exercise(exercise_id: object) -> Exercise:
     """The course exercise with this id (only its lesson is imported)."""
     if isinstance(exercise_id, str) and _ID_PATTERN.match(exercise_id.strip()):
-        notebook = exercise_id.strip().split(".", 1)[0]
+        notebook = notebook_number(exercise_id)
         if exercise_id.strip() in load_lessons(notebook):
             return REGISTRY.get(exercise_id)
     return load_lessons().get(exercise_id)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from labkit.display import TextView
+from labkit.notebook_number import notebook_number
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -136,7 +137,7 @@ class CheckResult(TextView):
 
     @property
     def notebook(self) -> str:
-        return self.exercise_id.split(".", 1)[0]
+        return notebook_number(self.exercise_id) or ""
 
     # ---- views -------------------------------------------------------------------------------
     def headline(self) -> str:
@@ -334,5 +335,13 @@ class CheckSummary(TextView):
         )
 
 
-def measurements_text(measurements: Sequence[Measurement]) -> str:
-    return "; ".join(f"{m.name} {format_value(m.value)} (target {m.target})" for m in measurements)
+def measurements_text(measurements: Iterable[Measurement | Mapping[str, Any]]) -> str:
+    """``"statements 101 (target ≤ 2); ..."``: from measurements or their stored form
+    (``Measurement.to_dict()``, as the progress store and a graded run keep them)."""
+    return "; ".join(
+        f"{m.name} {format_value(m.value)} (target {m.target})"
+        if isinstance(m, Measurement)
+        else f"{m.get('name')} {format_value(m.get('value'))} (target {m.get('target')})"
+        for m in measurements
+        if isinstance(m, Measurement | Mapping)
+    )

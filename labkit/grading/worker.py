@@ -307,15 +307,9 @@ def _outcome(
 
 
 def _measured(measurements: Any) -> str:
-    from labkit.grading.result import format_value
+    from labkit.grading.result import measurements_text
 
-    if not isinstance(measurements, list):
-        return ""
-    return "; ".join(
-        f"{m.get('name')} {format_value(m.get('value'))} (target {m.get('target')})"
-        for m in measurements
-        if isinstance(m, dict)
-    )
+    return measurements_text(measurements) if isinstance(measurements, list) else ""
 
 
 async def _execute_within(client: Any, budget: float, **kernel_kwargs: Any) -> bool:

@@ -7,13 +7,14 @@
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING, Any
+
+from labkit.lazy import lazy_attribute
 
 if TYPE_CHECKING:  # pragma: no cover
     from labkit.load.breaking import BreakingPoint, breaking_point
     from labkit.load.optimization import optimize
-    from labkit.load.phases import RequestTiming, parse_server_timing, request_timing
+    from labkit.load.phases import RequestTiming, request_timing
     from labkit.load.plan import DEFAULT_ENDPOINTS, PROFILES
     from labkit.load.result import EndpointLoad, LoadResult
     from labkit.load.runner import run_load, run_load_sync
@@ -25,7 +26,6 @@ _LAZY = {
     "BreakingPoint": "labkit.load.breaking",
     "breaking_point": "labkit.load.breaking",
     "RequestTiming": "labkit.load.phases",
-    "parse_server_timing": "labkit.load.phases",
     "request_timing": "labkit.load.phases",
     "DEFAULT_ENDPOINTS": "labkit.load.plan",
     "PROFILES": "labkit.load.plan",
@@ -39,10 +39,7 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'labkit.load' has no attribute {name!r}")
-    return getattr(import_module(module), name)
+    return lazy_attribute(__name__, _LAZY, name)
 
 
 __all__ = [
@@ -54,7 +51,6 @@ __all__ = [
     "RequestTiming",
     "breaking_point",
     "optimize",
-    "parse_server_timing",
     "profile_under_load",
     "request_timing",
     "run_load",

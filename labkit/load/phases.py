@@ -4,7 +4,6 @@ side (its ``Server-Timing`` header)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import socket
 import ssl
 import time
@@ -17,21 +16,9 @@ import pandas as pd
 
 from labkit.display import TableView, TextView
 from labkit.errors import LoadError
-from labkit.timing.phases import server_timing_metrics
+from labkit.timing.phases import parse_server_timing
 
 CLIENT_PHASES = ("dns", "connect", "tls", "ttfb", "transfer")
-
-
-def parse_server_timing(header: str) -> dict[str, float]:
-    """``'db;dur=1.2;desc="3 statements", total;dur=4'`` → ``{"db": 1.2, "total": 4.0}`` (ms).
-
-    What a server sends is reported, not judged: a metric without a numeric ``dur`` is left out.
-    """
-    phases: dict[str, float] = {}
-    for name, params in server_timing_metrics(header):
-        with contextlib.suppress(KeyError, ValueError):
-            phases[name] = float(params["dur"])
-    return phases
 
 
 @dataclass(repr=False)

@@ -18,6 +18,7 @@ import pandas as pd
 from labkit.display import TextView
 from labkit.errors import LoadError
 from labkit.load.histogram import LatencyRecorder
+from labkit.plots import latency_cdf, latency_histogram
 
 FORMAT_VERSION = 1
 MAX_ERROR_RATE = 0.05
@@ -266,8 +267,6 @@ class LoadResult(TextView):
     # ------------------------------------------------------------------ views
     def plot(self, kind: str = "cdf", ax: Any = None) -> Any:
         """Latency CDF (``kind="cdf"``) or histogram (``kind="hist"``) per endpoint."""
-        from labkit.plots import latency_cdf, latency_histogram
-
         if kind == "cdf":
             return latency_cdf(self, ax=ax)
         if kind in ("hist", "histogram"):

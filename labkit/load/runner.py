@@ -3,7 +3,7 @@
 This module runs one load test from start to result. The loops are in ``closed_loop`` and
 ``open_loop``, the client machinery they share (sending, timeouts, recording) in ``client``,
 the resource sampling and saturation warnings in ``monitor``, and the target and profiles in
-``plan``; their public names stay importable from here.
+``plan``.
 """
 
 from __future__ import annotations
@@ -21,15 +21,13 @@ from urllib.parse import urljoin
 import aiohttp
 
 from labkit.errors import LoadError
-from labkit.load.client import CONNECTION_ERRORS, Run, expire_overdue, preflight
+from labkit.load.client import Run, expire_overdue, preflight
 from labkit.load.closed_loop import closed_loop
 from labkit.load.environment import detect_environment
 from labkit.load.monitor import mean, monitor_run, saturation_warnings
-from labkit.load.open_loop import LATE_AFTER, open_loop
+from labkit.load.open_loop import open_loop
 from labkit.load.plan import (
-    DEFAULT_ENDPOINTS,
     MAX_SECONDS,
-    PROFILES,
     check_requests,
     check_warmup,
     choose_shape,
@@ -37,19 +35,7 @@ from labkit.load.plan import (
 )
 from labkit.load.result import EndpointLoad, LoadResult
 
-# Names other modules and tests import from here since before the split.
-__all__ = [
-    "CONNECTION_ERRORS",
-    "DEAD_AFTER",
-    "DEFAULT_ENDPOINTS",
-    "LATE_AFTER",
-    "PROFILES",
-    "choose_shape",
-    "resolve_target",
-    "run_load",
-    "run_load_sync",
-    "saturation_warnings",
-]
+__all__ = ["DEAD_AFTER", "run_load", "run_load_sync"]
 
 # Read when each run starts, so a test can shorten it on this module.
 DEAD_AFTER: Final = 2.0  # seconds of nothing but connection failures: the server is gone

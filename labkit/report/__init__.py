@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from labkit.lazy import lazy_attribute
+
 if TYPE_CHECKING:  # pragma: no cover
-    from labkit.report.builder import ALERTS, SECTIONS, Report, build_report
+    from labkit.report.builder import SECTIONS, build_report
+    from labkit.report.document import Report
+    from labkit.report.guidance import ALERTS
 
 __all__ = ["ALERTS", "SECTIONS", "Report", "build_report"]
 
+# pandas and matplotlib load on first use; labkit.report.choices stays light for the CLI.
+_LAZY = {
+    "ALERTS": "labkit.report.guidance",
+    "SECTIONS": "labkit.report.builder",
+    "Report": "labkit.report.document",
+    "build_report": "labkit.report.builder",
+}
+
 
 def __getattr__(name: str) -> Any:
-    # pandas and matplotlib load on first use; labkit.report.choices stays light for the CLI.
-    if name in __all__:
-        return getattr(import_module("labkit.report.builder"), name)
-    raise AttributeError(f"module 'labkit.report' has no attribute {name!r}")
+    return lazy_attribute(__name__, _LAZY, name)

@@ -20,14 +20,7 @@ from labkit.report.charts import charts
 from labkit.report.choices import PRIORITIES
 from labkit.report.claims import Claim
 from labkit.report.document import Report
-from labkit.report.formatting import change, ms, pct, rps
-from labkit.report.guidance import (
-    ALERTS,
-    TRADE_OFFS,
-    monitoring_section,
-    next_steps_section,
-    trade_offs_section,
-)
+from labkit.report.guidance import monitoring_section, next_steps_section, trade_offs_section
 from labkit.report.limits import memory_limit
 from labkit.report.measured import (
     baseline_section,
@@ -40,19 +33,7 @@ from labkit.report.measured import (
     totals_section,
 )
 
-# Names other modules and tests import from here since before the split.
-__all__ = [
-    "ALERTS",
-    "PRIORITIES",
-    "SECTIONS",
-    "TRADE_OFFS",
-    "Report",
-    "build_report",
-    "change",
-    "ms",
-    "pct",
-    "rps",
-]
+__all__ = ["SECTIONS", "build_report"]
 
 SECTIONS: Final = (
     "Context",

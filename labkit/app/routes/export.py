@@ -7,21 +7,19 @@ so memory stays flat however large the table is. Both produce the same bytes.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import AsyncIterator
 from typing import Any, Final, Literal
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response, StreamingResponse
 
+from labkit.app.export_format import EXPORT_COLUMNS, csv_lines
 from labkit.app.responses import dumps, serializing
 from labkit.app.state import LabState, lab_state
 
 router = APIRouter(tags=["export"])
 
-COLUMNS: Final = ("id", "name", "email", "tier", "is_active", "country", "created_at")
-SELECT: Final = f"SELECT {', '.join(COLUMNS)} FROM users"
+SELECT: Final = f"SELECT {', '.join(EXPORT_COLUMNS)} FROM users"
 BATCH: Final = 500
 MEDIA_TYPES: Final = {
     "csv": "text/csv; charset=utf-8",
@@ -39,12 +37,7 @@ def encode_batch(rows: list[dict[str, Any]], fmt: Format, *, first: bool, fast: 
 
 def _encode_batch(rows: list[dict[str, Any]], fmt: Format, *, first: bool, fast: bool) -> bytes:
     if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        if first:
-            writer.writerow(COLUMNS)
-        writer.writerows([row[column] for column in COLUMNS] for row in rows)
-        return buffer.getvalue().encode()
+        return csv_lines(rows, header=first)
     encoded = [dumps(row, fast=fast) for row in rows]
     if fmt == "ndjson":
         return b"".join(line + b"\n" for line in encoded)

@@ -4,6 +4,9 @@ The header (W3C Server Timing) lists metrics separated by commas; each metric is
 by ``;param=value`` pairs, of which ``dur`` is the duration in milliseconds and ``desc`` a
 description that may be quoted and contain commas or semicolons. A metric without ``dur``
 carries no time and is left out; a name (or a ``dur``) given twice keeps its first value.
+These are the rules of ``labkit.timing.parse_server_timing`` (tests hold the two to the same
+answers on every header the check reads); the reference below is the technique written out, as
+the learner is asked to.
 
 The check reads the notebook's examples, fixed edge cases (quoted descriptions holding ``,``,
 ``;`` and even ``dur=``, repeated names, missing ``dur``, spaces everywhere) and headers
@@ -17,6 +20,7 @@ import re
 from typing import TYPE_CHECKING, Any, Final
 
 from labkit.grading import exercise, reference_answer
+from labkit.timing.phases import parse_server_timing
 
 if TYPE_CHECKING:
     from labkit.grading import Grader
@@ -38,6 +42,9 @@ EDGE_CASES: Final = (
     '  db ; dur = 4.25 ;desc = "x" ,  total ;dur=9 ',  # spaces around ; , and =
     "miss, edge;desc=cold, total;dur=0.5",  # bare names and an unquoted desc
 )
+# labkit's own parser gives the check's answers too: handing it in is handing in a reference.
+reference_answer(parse_server_timing)
+
 _PARAM: Final = re.compile(r'\s*;\s*([\w-]+)\s*(?:=\s*("(?:[^"\\]|\\.)*"|[^;,]*))?')
 _NAME: Final = re.compile(r"\s*([\w.-]+)")
 

@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from labkit.clock import ManualClock
 from labkit.grading import Grader, exercise, reference_answer
-from labkit.lessons.n01_measure.clock import ManualClock
 
 COLD_CALLS = 3  # the first calls are slow: imports, caches and allocators warming up
 

@@ -38,7 +38,6 @@ from labkit.lessons.n03_caching.replay import blob_workload, replay_aside, repla
 from labkit.lessons.n03_caching.stores import open_l2
 from labkit.lessons.n03_caching.workload import (
     CountingLoader,
-    FakeClock,
     HitCounter,
     MemoryL2,
     fetch_product,
@@ -62,7 +61,6 @@ EXERCISES = (
 __all__ = [
     "EXERCISES",
     "CountingLoader",
-    "FakeClock",
     "HitCounter",
     "MemoryL2",
     "aside",

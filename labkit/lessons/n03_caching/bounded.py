@@ -14,10 +14,11 @@ from typing import Any
 
 from cachetools import TTLCache
 
+from labkit.clock import ManualClock
 from labkit.grading import Grader, exercise, reference_answer
 from labkit.grading.grader import NotYet
 from labkit.lessons.n03_caching.replay import ProductReplay, product_workload, replay_products
-from labkit.lessons.n03_caching.workload import FakeClock, Product, product_key, product_size
+from labkit.lessons.n03_caching.workload import Product, product_key, product_size
 
 HIT_SHARE_OF_REFERENCE = 0.9  # a cache may keep a little less than the reference and still pass
 
@@ -58,7 +59,7 @@ async def grade_bounded_cache(g: Grader, make_product_cache: Any) -> None:
     made: list[Any] = []
     for index, (budget, max_stale, start) in enumerate(_settings(g.seed)):
         catalogue, events = product_workload(g.seed + 101 * index)
-        clock = FakeClock(start)
+        clock = ManualClock(start)
         cache = await g.acall(make_product_cache, budget, max_stale, clock)
         what = f"make_product_cache({budget:,}, {max_stale:g}, timer)"
         g.expect(
@@ -73,7 +74,7 @@ async def grade_bounded_cache(g: Grader, make_product_cache: Any) -> None:
         )
         made.append(cache)
         got = _replay_learner_cache(what, cache, clock, catalogue, events, max_stale)
-        ref_clock = FakeClock(start)
+        ref_clock = ManualClock(start)
         ref = replay_products(
             _reference_cache(budget, max_stale, ref_clock),
             ref_clock,
@@ -91,7 +92,7 @@ _reference_cache = make_product_cache  # the grade function's parameter shadows 
 def _replay_learner_cache(
     what: str,
     cache: Any,
-    clock: FakeClock,
+    clock: ManualClock,
     catalogue: dict[str, Product],
     events: list[Any],
     max_stale: float,
@@ -148,7 +149,7 @@ def _judge(
 async def _probe_timer(g: Grader, make_product_cache: Any, made: list[Any], budget: int) -> None:
     """A cache built on the real clock passes a replay only by luck: probe it directly. The
     probe repeats the first budget with another bound, so a factory memoised by budget shows."""
-    clock = FakeClock(5_000.0)
+    clock = ManualClock(5_000.0)
     cache = await g.acall(make_product_cache, budget, 3.5, clock)
     g.expect(
         all(cache is not earlier for earlier in made),

@@ -11,8 +11,8 @@ from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
+from labkit.clock import ManualClock
 from labkit.lessons.n03_caching.workload import (
-    FakeClock,
     HitCounter,
     Loader,
     Product,
@@ -51,7 +51,7 @@ def blob_workload(
 
 def replay_bytes(
     cache: MutableMapping[str, bytes],
-    clock: FakeClock,
+    clock: ManualClock,
     values: dict[str, bytes],
     trace: list[str],
     *,
@@ -135,7 +135,7 @@ class ProductReplay:
 
 def replay_products(
     cache: MutableMapping[str, Product],
-    clock: FakeClock,
+    clock: ManualClock,
     catalogue: Mapping[str, Product],
     events: list[Event],
     *,

@@ -17,7 +17,6 @@ from typing import Any, TypeVar
 import aiosqlite
 import orjson
 
-from labkit.clock import ManualClock
 from labkit.display import TextView
 
 Product = dict[str, Any]
@@ -162,7 +161,3 @@ class MemoryL2:
     async def delete(self, key: str) -> None:
         self._maybe_fail()
         self.data.pop(key, None)
-
-
-# A clock the test moves by hand (``clock.now = 3.5`` or ``clock.advance(0.5)``).
-FakeClock = ManualClock

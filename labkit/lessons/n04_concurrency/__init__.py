@@ -27,7 +27,6 @@ from labkit.lessons.n04_concurrency.guard import ENDPOINT_COST, TIER_PER_MINUTE,
 from labkit.lessons.n04_concurrency.interleaved import effect, effect_of
 from labkit.lessons.n04_concurrency.pools import worker_pools
 from labkit.lessons.n04_concurrency.services import FakeService
-from labkit.lessons.n04_concurrency.token_bucket import FakeClock
 from labkit.lessons.n04_concurrency.worker_limits import search_in_worker
 
 EXERCISES = (
@@ -50,7 +49,6 @@ __all__ = [
     "EXERCISES",
     "TIER_PER_MINUTE",
     "ApiRequest",
-    "FakeClock",
     "FakeService",
     "batch_loader",
     "concurrent_calls",

@@ -16,8 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from labkit.clock import ManualClock
 from labkit.grading import Grader, exercise, reference_answer
-from labkit.lessons.n04_concurrency.token_bucket import FakeClock, TokenBucket
+from labkit.lessons.n04_concurrency.token_bucket import TokenBucket
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ def fresh_guard_script(seed: int) -> list[GuardStep]:
 
 
 def expected_responses(steps: list[GuardStep]) -> list[GuardResponse]:
-    clock = FakeClock()
+    clock = ManualClock()
     reference = make_guard(clock)
     responses = []
     for at, request in steps:
@@ -140,7 +141,7 @@ async def grade_guard(g: Grader, make_guard_answer: Any) -> None:
         ("first", guard_script(g.seed)),
         ("second", fresh_guard_script(g.seed)),
     ):
-        clock = FakeClock()
+        clock = ManualClock()
         guard = await g.acall(make_guard_answer, clock)
         expected = expected_responses(steps)
         learner_refused = 0

@@ -24,9 +24,6 @@ from typing import Any
 from labkit.clock import ManualClock
 from labkit.grading import Grader, exercise, reference_answer
 
-# A clock the test moves by hand (``clock.now = 3.5`` or ``clock.advance(0.5)``).
-FakeClock = ManualClock
-
 
 @reference_answer
 class TokenBucket:
@@ -79,7 +76,7 @@ class BucketScript:
     hint: str
 
 
-def run_bucket(limiter: Any, clock: FakeClock, steps: tuple[BucketStep, ...]) -> list[Verdict]:
+def run_bucket(limiter: Any, clock: ManualClock, steps: tuple[BucketStep, ...]) -> list[Verdict]:
     verdicts: list[Verdict] = []
     for at, key, cost in steps:
         clock.now = at
@@ -90,7 +87,7 @@ def run_bucket(limiter: Any, clock: FakeClock, steps: tuple[BucketStep, ...]) ->
 
 def reference_verdicts(script: BucketScript, *, frozen: bool = False) -> list[Verdict]:
     """The reference's verdicts (``frozen``: as a limiter that never reads the clock sees it)."""
-    clock = FakeClock()
+    clock = ManualClock()
     limiter = TokenBucket(script.capacity, script.refill_per_s, (lambda: 0.0) if frozen else clock)
     return run_bucket(limiter, clock, script.steps)
 
@@ -185,7 +182,7 @@ async def grade_token_bucket(g: Grader, TokenBucketLimiter: Any) -> None:
     scripts = bucket_scripts(g.seed)
     total = refused = 0
     for script in scripts:
-        clock = FakeClock()  # a fresh clock and a fresh limiter for every script
+        clock = ManualClock()  # a fresh clock and a fresh limiter for every script
         limiter = await g.acall(TokenBucketLimiter, script.capacity, script.refill_per_s, clock)
         got: list[Verdict] = []
         for at, key, cost in script.steps:

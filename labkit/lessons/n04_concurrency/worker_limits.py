@@ -1,35 +1,33 @@
 """Rate limiting inside worker processes: in-process counts vs counts in a shared store.
 
 Runs in the lesson's worker processes (``pools.worker_pools``), which stand for two server
-workers behind a load balancer. A fixed window (``limit`` requests per ``window_s``) is counted
-either in a module global — one count per process, as an app's in-process limiter keeps — or
-in an on-disk diskcache directory that every process sees, with an atomic increment (the same
-idea as the lab API's ``shared_limits``). The clock is passed in, so a replay is exact.
+workers behind a load balancer. Each request is decided by the lab API's own fixed-window
+limiter (``labkit.app.ratelimit.RateLimiter``, ``limit`` requests per ``window_s``), counting
+either in the process — one count per process, as the API's limiter does without
+``shared_limits`` — or in an on-disk diskcache directory every process sees, with an atomic
+increment (``shared_limits``). The time is passed in, so a replay is exact.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from pathlib import Path
 
-_local_counts: dict[tuple[str, int], int] = {}
-_stores: dict[str, Any] = {}
+from labkit.app.cache import DiskStore
+from labkit.app.ratelimit import RateLimiter
+
+# One limiter per (store, limit, window) in this process: a limiter made per request would
+# start from zero every time.
+_limiters: dict[tuple[str | None, int, float], RateLimiter] = {}
 
 
 def search_in_worker(
     store_dir: str | None, key: str, now: float, *, limit: int = 10, window_s: float = 10.0
 ) -> bool:
     """One request handled by this worker process: allowed by the fixed window, or not."""
-    slot = (key, int(now // window_s))
-    if store_dir is None:
-        count = _local_counts[slot] = _local_counts.get(slot, 0) + 1
-        return count <= limit
-    store = _stores.get(store_dir)
-    if store is None:
-        import diskcache
-
-        store = _stores[store_dir] = diskcache.Cache(store_dir)
-    # incr is atomic across processes (an SQLite transaction); the expiry keeps the store small
-    count = int(store.incr(f"rl:{slot[0]}:{slot[1]}", 1, default=0))
-    if count == 1:
-        store.touch(f"rl:{slot[0]}:{slot[1]}", expire=2 * window_s)
-    return count <= limit
+    limiter = _limiters.get((store_dir, limit, window_s))
+    if limiter is None:
+        store = DiskStore(Path(store_dir)) if store_dir is not None else None
+        limiter = RateLimiter({"anonymous": limit}, window=window_s, store=store)
+        _limiters[(store_dir, limit, window_s)] = limiter
+    return asyncio.run(limiter.hit(key, "anonymous", now=now)).allowed

@@ -13,12 +13,13 @@ import csv
 import io
 import json
 import math
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from typing import Any, Final, Literal
 
 import aiosqlite
 import orjson
 
+from labkit.app.export_format import EXPORT_COLUMNS, csv_lines
 from labkit.db import connect
 from labkit.grading import Grader, exercise, reference_answer
 from labkit.lessons.n05_streaming import statement_cost
@@ -26,18 +27,8 @@ from labkit.lessons.n05_streaming.collect import MIN_SHARE_BEFORE_END, drain_cou
 from labkit.lessons.n05_streaming.keyset import keyset_batches
 from labkit.lessons.n05_streaming.tampering import blinding_is_not_yet
 
-EXPORT_COLUMNS: Final = ("id", "name", "email", "tier", "is_active", "country", "created_at")
 Format = Literal["csv", "json", "ndjson"]
 ANSWER: Final = "export_users"
-
-
-def _csv_lines(rows: Iterable[Any], header: bool) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    if header:
-        writer.writerow(EXPORT_COLUMNS)
-    writer.writerows([row[c] for c in EXPORT_COLUMNS] for row in rows)
-    return buffer.getvalue().encode()
 
 
 @reference_answer
@@ -52,7 +43,7 @@ async def export_users(
     first = True
     async for rows in keyset_batches(db, "users", batch_size):
         if fmt == "csv":
-            yield _csv_lines(rows, header=first)
+            yield csv_lines(rows, header=first)
         else:
             items = [orjson.dumps({c: row[c] for c in EXPORT_COLUMNS}) for row in rows]
             if fmt == "ndjson":
@@ -63,7 +54,7 @@ async def export_users(
     if fmt == "json":
         yield b"[]" if first else b"]"
     elif fmt == "csv" and first:
-        yield _csv_lines([], header=True)
+        yield csv_lines([], header=True)
 
 
 def parse_export(fmt: str, body: bytes) -> list[dict[str, Any]]:
