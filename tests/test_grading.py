@@ -163,6 +163,29 @@ def test_stub_is_not_written_yet() -> None:
     assert result.message.startswith("ids is not written yet")
 
 
+def test_the_untouched_stub_gets_no_hint_a_real_attempt_does() -> None:
+    # A hint can give the answer away: it is shown once the learner has tried something.
+    def total(xs: Any) -> Any:
+        raise NotImplementedError()
+
+    stub = check("97.total", total)
+    assert stub.verdict == NOT_YET and stub.hint is None and "Hint" not in str(stub)
+    tried = check("97.total", lambda xs: 0)
+    assert tried.verdict == NOT_YET and tried.hint == "Use sum()."
+
+
+def test_code_in_titles_renders_as_code_on_cards_and_tables() -> None:
+    import dataclasses
+
+    from labkit.grading.result import CheckSummary
+
+    result = check("97.ids", lambda rows: [17, 19, 18])
+    coded = dataclasses.replace(result, title="at most `limit` calls", message="see `ids`")
+    assert "<code>limit</code>" in coded._repr_html_()
+    table = CheckSummary("97", [coded])._repr_html_()
+    assert "<code>limit</code>" in table and "<code>ids</code>" in table and "`" not in table
+
+
 @pytest.mark.parametrize(
     ("answer", "expected"),
     [

@@ -199,7 +199,7 @@ def judge(
         return attempt.result(
             NOT_YET,
             error.message,
-            hint=error.hint or hint,
+            hint=None if error.unwritten else (error.hint or hint),
             learner_error=error.learner_error,
             used_reference=error.used_reference,
             **common,

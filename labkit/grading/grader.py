@@ -64,12 +64,15 @@ class NotYet(Exception):
         hint: str | None = None,
         learner_error: LearnerError | None = None,
         used_reference: str | None = None,
+        unwritten: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
         self.learner_error = learner_error
         self.used_reference = used_reference
+        # The starter stub, untouched: no attempt yet, so no hint (hints can give the answer away).
+        self.unwritten = unwritten
 
 
 def reference_message(name: str) -> str:
@@ -505,7 +508,8 @@ class Grader:
             if isinstance(exc, NotImplementedError) and id(fn) in self._names:
                 return NotYet(
                     f"{name} is not written yet: replace `raise NotImplementedError()` with your "
-                    "code, run the cell, then check again."
+                    "code, run the cell, then check again.",
+                    unwritten=True,
                 )
             return self._learner_raised(name, exc)
         if raised_in_learner_code(exc):

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from labkit.display import TextView
 from labkit.grading.progress_store import Attempt, ProgressStore
-from labkit.grading.result import PASSED, measurements_text
+from labkit.grading.result import PASSED, inline_code, measurements_text
 from labkit.notebook_number import notebook_number
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -91,7 +91,7 @@ class ProgressReport(TextView):
             for r in self.for_notebook(notebook):
                 parts.append(
                     f"<tr><td>{'✓' if r.passed else ''}</td><td><code>{esc(r.exercise)}</code></td>"
-                    f"<td>{esc(r.title)}</td><td>{r.best_points}/{r.max_points}</td>"
+                    f"<td>{inline_code(r.title)}</td><td>{r.best_points}/{r.max_points}</td>"
                     f"<td>{r.attempts}</td><td>{esc(r.last_verdict)}</td>"
                     f"<td>{esc(r.last_time_text())}</td><td>{esc(r.measured_text())}</td></tr>"
                 )

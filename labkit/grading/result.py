@@ -90,7 +90,7 @@ class LearnerError:
         }
 
 
-def _inline_code(text: str) -> str:
+def inline_code(text: str) -> str:
     """Escape for HTML; `backticked` spans (as hints and messages write code) become <code>."""
     pieces = html.escape(text).split("`")
     if len(pieces) % 2 == 0:  # an odd number of backticks: show them as they are
@@ -177,11 +177,11 @@ class CheckResult(TextView):
             f"background:{background};padding:8px 12px;margin:4px 0;border-radius:4px;"
             f'font-family:var(--jp-ui-font-family,sans-serif);color:#1b1b1b">',
             f'<div><b style="color:{accent}">{esc(verdict)}</b> — <code>{esc(self.exercise_id)}'
-            f"</code> {esc(self.title)} "
+            f"</code> {inline_code(self.title)} "
             f'<span style="float:right">{self.points}/{self.max_points} points</span></div>',
         ]
         if self.message:
-            parts.append(f'<div style="margin-top:4px">{_inline_code(self.message)}</div>')
+            parts.append(f'<div style="margin-top:4px">{inline_code(self.message)}</div>')
         if self.measurements:
             rows = "".join(
                 f"<tr><td>{'✓' if m.ok else '✗'}</td><td>{esc(m.name)}</td>"
@@ -190,7 +190,7 @@ class CheckResult(TextView):
                 for m in self.measurements
             )
             parts.append(f'<table style="margin-top:4px">{rows}</table>')
-        parts.extend(f"<div>{_inline_code(note)}</div>" for note in self.notes)
+        parts.extend(f"<div>{inline_code(note)}</div>" for note in self.notes)
         if self.learner_error is not None and len(self.learner_error.frames) > 1:
             frames = "\n".join(self.learner_error.frames)
             parts.append(
@@ -203,13 +203,11 @@ class CheckResult(TextView):
                 f"<pre>{esc(self.output)}</pre></details>"
             )
         if self.hint and not self.passed:
-            parts.append(
-                f'<div style="margin-top:4px"><i>Hint:</i> {_inline_code(self.hint)}</div>'
-            )
+            parts.append(f'<div style="margin-top:4px"><i>Hint:</i> {inline_code(self.hint)}</div>')
         if self.replay_text():
             parts.append(
                 f'<div style="margin-top:4px;font-size:85%;color:#555">'
-                f"{_inline_code(self.replay_text().replace('check(', '`check(') + '`')}</div>"
+                f"{inline_code(self.replay_text().replace('check(', '`check(') + '`')}</div>"
             )
         if self.detail:
             parts.append(
@@ -295,8 +293,8 @@ class CheckSummary(TextView):
             colour = _GREEN[1] if r.passed else _RED[1] if r.verdict == ERROR else _AMBER[1]
             rows.append(
                 f'<tr><td style="color:{colour}"><b>{esc(r.verdict)}</b></td>'
-                f"<td><code>{esc(r.exercise_id)}</code></td><td>{esc(r.title)}</td>"
-                f"<td>{r.points}/{r.max_points}</td><td>{esc(r.message)}</td></tr>"
+                f"<td><code>{esc(r.exercise_id)}</code></td><td>{inline_code(r.title)}</td>"
+                f"<td>{r.points}/{r.max_points}</td><td>{inline_code(r.message)}</td></tr>"
             )
         return (
             f"<div><b>{esc(self.headline())}</b><table>"
