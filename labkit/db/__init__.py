@@ -1,4 +1,4 @@
-"""Database helpers for lessons: connections with simulated latency, statement logs, plans, a pool.
+"""Database helpers: connections with simulated latency, statement logs, plans, a pool, retries.
 
 >>> async with connect(path, latency_ms=1) as db:
 ...     with statement_log(db) as log:
@@ -12,17 +12,19 @@ from __future__ import annotations
 from labkit.db.connection import LabConnection, SyncLabConnection, connect, sync_connect
 from labkit.db.plans import Plan, explain
 from labkit.db.pool import Pool
+from labkit.db.recorder import Statement
 from labkit.db.sql_text import LimitClause, is_write, limit_clause, limit_clauses, statement_kind
 from labkit.db.statements import (
     SlowStatementLog,
-    Statement,
     StatementLog,
     normalise_sql,
     slow_statement_log,
     statement_log,
 )
+from labkit.db.transactions import DatabaseBusy, retry_locked, write_transaction
 
 __all__ = [
+    "DatabaseBusy",
     "LabConnection",
     "LimitClause",
     "Plan",
@@ -37,8 +39,10 @@ __all__ = [
     "limit_clause",
     "limit_clauses",
     "normalise_sql",
+    "retry_locked",
     "slow_statement_log",
     "statement_kind",
     "statement_log",
     "sync_connect",
+    "write_transaction",
 ]
