@@ -460,6 +460,42 @@ def test_slow_requests_are_logged(dataset: Path, caplog: pytest.LogCaptureFixtur
     assert len(slow) == 1 and "/api/users/1" in slow[0] and "1 statements" in slow[0]
 
 
+def server_timing_db(response: httpx.Response) -> tuple[float, str]:
+    """(milliseconds, description) of the ``db`` entry of ``Server-Timing``."""
+    entry = next(p for p in response.headers["Server-Timing"].split(", ") if p.startswith("db;"))
+    fields = dict(part.split("=", 1) for part in entry.split(";")[1:])
+    return float(fields["dur"]), fields["desc"].strip('"')
+
+
+async def read_then_write(app: Any, product: int, stock: int) -> list[httpx.Response]:
+    """GET /api/users/1, the feed of user 4, then PUT a product's stock."""
+    async for client in _client(app):
+        return [
+            await client.get("/api/users/1"),
+            await client.get("/api/feed?user_id=4"),
+            await client.put(f"/api/products/{product}", json={"stock": stock}),
+        ]
+    raise AssertionError("unreachable")
+
+
+def test_statements_counted_are_those_sqlite_ran(dataset: Path) -> None:
+    app = create_app(dataset)
+    read, feed, write = run(read_then_write(app, 6, 9))
+    assert query_count(read) == 1 and server_timing_db(read)[1] == "1 statements"
+    # BEGIN IMMEDIATE, UPDATE, COMMIT (one transaction), then the SELECT of the new row
+    assert write.status_code == 200
+    assert query_count(write) == 4 and server_timing_db(write)[1] == "4 statements"
+    assert app.state.lab.counters["db_statements"] == 1 + query_count(feed) + 4
+
+
+def test_simulated_latency_is_paid_once_per_round_trip(dataset: Path) -> None:
+    app = create_app(dataset, latency_ms=40)
+    read, feed, write = run(read_then_write(app, 7, 10))
+    assert server_timing_db(read)[0] >= 40  # one statement
+    assert server_timing_db(feed)[0] >= 40 * query_count(feed)
+    assert server_timing_db(write)[0] >= 2 * 40  # the transaction in one trip, then the read
+
+
 # ---------------------------------------------------------------- bad input
 
 BAD = [

@@ -2,25 +2,36 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import sqlite3
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 import pytest
 
+import labkit.db
 from labkit.data import build
 from labkit.db import (
+    DatabaseBusy,
     Pool,
     connect,
     explain,
     normalise_sql,
+    retry_locked,
     slow_statement_log,
     statement_log,
     sync_connect,
+    write_transaction,
 )
+from labkit.db.query_cost import count_transactions, vm_steps
 from labkit.db.sql_text import (
     LimitClause,
     is_write,
@@ -29,7 +40,6 @@ from labkit.db.sql_text import (
     statement_kind,
 )
 from labkit.errors import DatabaseError, InstrumentBlinded
-from labkit.query_cost import count_transactions, vm_steps
 
 
 @pytest.fixture(scope="module")
@@ -505,3 +515,217 @@ def test_a_scan_through_an_index_is_not_a_table_scan(db_path: Path) -> None:
             return before, plan.scans_table("posts") or not plan.uses_index("ix_d")
 
     assert asyncio.run(scenario()) == (True, False)
+
+
+# ---------------------------------------------------------------- the package's own structure
+
+
+def _db_imports(path: Path) -> set[str]:
+    """labkit.db modules ``path`` imports anywhere (functions too), except for type checking."""
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and ast.unparse(node.test).endswith("TYPE_CHECKING"):
+            node.body = []
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+    return {name.removeprefix("labkit.db.") for name in names if name.startswith("labkit.db.")}
+
+
+def test_labkit_db_imports_form_no_cycle() -> None:
+    folder = Path(labkit.db.__file__).parent
+    modules = {path.stem for path in folder.glob("*.py") if path.stem != "__init__"}
+    graph = {name: _db_imports(folder / f"{name}.py") & modules for name in modules}
+    assert graph["statements"] >= {"connection", "recorder"}  # the parser sees imports
+
+    def reaches(start: str, goal: str, seen: set[str]) -> bool:
+        return any(nxt == goal or reaches(nxt, goal, seen | {nxt}) for nxt in graph[start] - seen)
+
+    cycles = sorted(name for name in modules if reaches(name, name, set()))
+    assert cycles == [], f"import cycle through {cycles}: {graph}"
+
+
+# ---------------------------------------------------------------- writes, locks, retries
+
+
+def test_write_transaction_is_three_statements_in_one_round_trip(db_path: Path) -> None:
+    sleep = CountingSleep()
+
+    async def scenario() -> tuple[int, list[str], bool]:
+        async with connect(db_path, latency_ms=5, autocommit=True, sleep=sleep) as db:
+            async with statement_log(db) as log:
+                changed = await write_transaction(
+                    db, "UPDATE users SET name = ? WHERE id = ?", ("Renamed", 3)
+                )
+            return changed, [s.sql for s in log.statements], db.in_transaction
+
+    changed, statements, open_after = asyncio.run(scenario())
+    assert changed == 1 and not open_after
+    assert statements == [
+        "BEGIN IMMEDIATE",
+        "UPDATE users SET name = 'Renamed' WHERE id = 3",
+        "COMMIT",
+    ]
+    assert sleep.calls == [0.005]
+    with closing(sqlite3.connect(db_path)) as other:  # committed: another connection sees it
+        assert other.execute("SELECT name FROM users WHERE id = 3").fetchone() == ("Renamed",)
+
+
+def test_a_failed_write_transaction_is_rolled_back(db_path: Path) -> None:
+    async def scenario() -> tuple[list[str], bool]:
+        async with connect(db_path, autocommit=True) as db:
+            async with statement_log(db) as log:
+                with pytest.raises(sqlite3.IntegrityError):
+                    # the first row changes, the second collides with id 1: nothing may stay
+                    await write_transaction(
+                        db,
+                        "UPDATE users SET id = CASE id WHEN 3 THEN 30 ELSE 1 END "
+                        "WHERE id IN (2, 3)",
+                    )
+            return [s.sql for s in log.statements], db.in_transaction
+
+    statements, open_after = asyncio.run(scenario())
+    assert statements[0] == "BEGIN IMMEDIATE" and statements[-1] == "ROLLBACK"
+    assert not open_after
+    with closing(sqlite3.connect(db_path)) as other:
+        assert other.execute("SELECT count(*) FROM users WHERE id IN (2, 3)").fetchone() == (2,)
+
+
+def _hold_write_lock(path: Path) -> sqlite3.Connection:
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    return other
+
+
+def test_a_write_locked_through_every_attempt_is_database_busy(db_path: Path) -> None:
+    retries: list[float] = []
+
+    async def scenario() -> bool:
+        async with connect(db_path, autocommit=True, timeout=0.01) as db:
+            with pytest.raises(DatabaseBusy, match="locked through 3 attempts"):
+                await retry_locked(
+                    lambda: write_transaction(db, "UPDATE users SET tier = 'pro' WHERE id = 1"),
+                    attempts=3,
+                    backoff_s=0.001,
+                    on_retry=lambda: retries.append(time.monotonic()),
+                )
+            return db.in_transaction
+
+    other = _hold_write_lock(db_path)
+    try:
+        open_after = asyncio.run(scenario())
+    finally:
+        other.close()
+    assert len(retries) == 3 and not open_after
+
+
+def test_a_lock_released_between_attempts_is_no_error(db_path: Path) -> None:
+    retries: list[int] = []
+    other = _hold_write_lock(db_path)
+
+    def release_after_a_retry() -> None:
+        deadline = time.monotonic() + 10
+        while not retries and time.monotonic() < deadline:
+            time.sleep(0.002)
+        other.execute("ROLLBACK")
+
+    async def scenario() -> int:
+        async with connect(db_path, autocommit=True, timeout=0.01) as db:
+            return await retry_locked(
+                lambda: write_transaction(db, "UPDATE users SET tier = 'pro' WHERE id = 1"),
+                attempts=50,
+                backoff_s=0.005,
+                on_retry=lambda: retries.append(1),
+            )
+
+    releaser = threading.Thread(target=release_after_a_retry)
+    releaser.start()
+    try:
+        assert asyncio.run(scenario()) == 1
+    finally:
+        releaser.join()
+        other.close()
+    assert len(retries) >= 1
+
+
+def test_errors_other_than_a_lock_are_not_retried(db_path: Path) -> None:
+    retries: list[int] = []
+
+    async def scenario() -> None:
+        async with connect(db_path, autocommit=True) as db:
+            with pytest.raises(sqlite3.OperationalError, match="no such table"):
+                await retry_locked(
+                    lambda: write_transaction(db, "UPDATE nope SET x = 1"),
+                    on_retry=lambda: retries.append(1),
+                )
+
+    asyncio.run(scenario())
+    assert retries == []
+
+
+# ---------------------------------------------------------------- async statement log, pool
+
+
+def test_async_statement_log_is_complete_when_its_block_ends(db_path: Path) -> None:
+    async def scenario() -> tuple[bool, int, int]:
+        async with connect(db_path) as db:
+            async with statement_log(db) as log:
+                await posts_per_user_n_plus_one(db, [1, 2, 3])
+            settled = log._stopped.is_set()  # the closing probe already ran: reading won't wait
+            with statement_log(db) as sync_log:
+                await posts_per_user_n_plus_one(db, [1, 2, 3])
+            return settled, log.count, sync_log.count
+
+    settled, async_count, sync_count = asyncio.run(scenario())
+    assert settled and async_count == sync_count == 4
+
+
+def test_pool_connections_take_autocommit_and_busy_timeout(db_path: Path) -> None:
+    async def scenario() -> tuple[bool, int]:
+        pool = Pool(db_path, size=1, autocommit=True, timeout=0.25)
+        async with pool, pool.acquire() as db:
+            await db.execute("UPDATE users SET tier = 'pro' WHERE id = 1")
+            (timeout,) = (await db.execute_fetchall("PRAGMA busy_timeout"))[0]
+            return db.in_transaction, timeout
+
+    assert asyncio.run(scenario()) == (False, 250)
+
+
+def test_a_connection_that_cannot_roll_back_is_not_reused_and_frees_its_slot(
+    db_path: Path,
+) -> None:
+    async def failing_rollback() -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    async def scenario() -> dict[str, Any]:
+        async with Pool(db_path, size=1, acquire_timeout=0.5) as pool:
+            with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
+                async with pool.acquire() as db:
+                    await db.execute("UPDATE users SET tier = 'pro' WHERE id = 1")  # opens one
+                    db.rollback = failing_rollback  # type: ignore[method-assign]
+            async with pool.acquire() as fresh:  # the slot is free again, within the timeout
+                assert fresh is not db and not fresh.in_transaction
+            return pool.stats
+
+    stats = asyncio.run(scenario())
+    assert stats["created"] == 2 and stats["timeouts"] == 0
+
+
+def test_a_connection_left_open_does_not_keep_the_process_alive(db_path: Path) -> None:
+    script = (
+        "import asyncio, sys\n"
+        "from labkit.db import connect\n"
+        "async def main():\n"
+        "    db = await connect(sys.argv[1])\n"
+        "    await db.execute_fetchall('SELECT 1')\n"
+        "    globals()['kept'] = db  # never closed\n"
+        "asyncio.run(main())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(db_path)], capture_output=True, timeout=20
+    )
+    assert done.returncode == 0, done.stderr.decode()

@@ -11,6 +11,7 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
+from labkit.db.query_cost import count_transactions, query_timeout, vm_steps
 from labkit.errors import DatabaseError
 from labkit.lessons.n02_queries.fields import parse_fields
 from labkit.lessons.n02_queries.pagination import (
@@ -20,7 +21,6 @@ from labkit.lessons.n02_queries.pagination import (
     page_cost_by_depth,
 )
 from labkit.lessons.n02_queries.transactions import transaction_reference
-from labkit.query_cost import count_transactions, query_timeout, vm_steps
 
 
 @pytest.fixture
@@ -293,9 +293,9 @@ def test_a_patched_transaction_counter_cannot_pass_per_row_commits(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """An earlier answer replaced labkit's counter: a later per-row answer still fails."""
+    import labkit.db.query_cost as query_cost
     import labkit.lessons.n02_queries.writes as writes
-    import labkit.query_cost as query_cost
-    from labkit.query_cost import TransactionCount
+    from labkit.db.query_cost import TransactionCount
 
     def always_one(statements: object) -> TransactionCount:
         return TransactionCount(1, 1, 0, 0, 1)

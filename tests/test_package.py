@@ -43,7 +43,6 @@ NOTEBOOK_MODULES = (
     "labkit.errors",
     "labkit.loop_lag",
     "labkit.plots",
-    "labkit.query_cost",
 )
 # Packages whose ``__all__`` is their public face for course authors and tools.
 OTHER_PACKAGES = ("labkit.grading", "labkit.magics")

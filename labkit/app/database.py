@@ -1,41 +1,48 @@
-"""The app's database: a private working copy of the dataset and lazily opened connections.
+"""The app's database: a private working copy of the dataset, reached through ``labkit.db``.
 
-Connections open on first use, one small set per event loop, so the app works under
-``httpx.ASGITransport`` without lifespan events and in every uvicorn worker. Each statement
-can wait a simulated network round trip first (``latency_ms``), with ``asyncio.sleep`` so
-concurrent statements overlap as they would against a networked database.
+Connections come from a ``labkit.db.Pool``, one per event loop, created on first use, so the app
+works under ``httpx.ASGITransport`` without lifespan events and in every uvicorn worker. The
+simulated network round trip (``latency_ms``) is the pool's connections' own: every statement
+waits it, with ``asyncio.sleep``, while it holds its connection, as it would against a database
+across a network. Each statement borrows a connection and runs inside a ``statement_log``; the
+request's statement count and database time come from what that log recorded.
 
 Several workers write the same file, so: WAL (readers never block the writer), a busy timeout,
-connections in autocommit mode with each write in its own ``BEGIN IMMEDIATE`` transaction, a
-rollback after every failed statement (a connection left inside a failed transaction keeps an
-old snapshot: later reads on it are stale and later writes fail with "database is locked"),
-and a write that finds the database locked retried a bounded number of times with backoff.
-If it still cannot write, :class:`DatabaseBusy` is raised; the app answers it with 503 and
-``Retry-After``.
+connections in autocommit mode with each write in its own ``BEGIN IMMEDIATE`` transaction
+(``labkit.db.write_transaction``), a rollback after every failed statement (a connection left
+inside a failed transaction keeps an old snapshot: later reads on it are stale and later writes
+fail with "database is locked"; the pool never hands one out), and a statement that finds the
+database locked retried a bounded number of times with backoff (``labkit.db.retry_locked``).
+If it still cannot run, :class:`~labkit.db.DatabaseBusy` is raised; the app answers it with 503
+and ``Retry-After``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
-import logging
-import random
 import shutil
 import sqlite3
 import time
 import weakref
-from collections.abc import Sequence
-from contextlib import closing
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager, closing
 from pathlib import Path
-from typing import Any, Final
-
-import aiosqlite
+from typing import Any, Final, TypeVar
 
 from labkit.app.metrics import AppCounters, request_metrics
 from labkit.data.scratch import owned_temp_dir
+from labkit.db import (
+    DatabaseBusy,
+    LabConnection,
+    Pool,
+    StatementLog,
+    retry_locked,
+    statement_log,
+    write_transaction,
+)
 from labkit.errors import ServerError
 
-log = logging.getLogger("labkit.app")
+T = TypeVar("T")
 
 # The lessons' indexes (notebook 02): composite, partial and single-column.
 INDEXES: Final[dict[str, str]] = {
@@ -51,24 +58,9 @@ Params = Sequence[Any]
 
 BUSY_TIMEOUT_MS: Final = 2000  # SQLite's own wait for a lock, per attempt
 WRITE_ATTEMPTS: Final = 5  # then DatabaseBusy (503)
-BACKOFF_S: Final = 0.02  # first pause between attempts; doubles each time, with jitter
-
-
-class DatabaseBusy(ServerError):
-    """The database stayed locked through every retry: the request may be repeated later."""
-
-    retry_after = 1  # seconds, for the Retry-After header
-
-
-def is_lock_error(exc: BaseException) -> bool:
-    """SQLITE_BUSY / SQLITE_LOCKED in any of their extended forms."""
-    if not isinstance(exc, sqlite3.OperationalError):
-        return False
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code is not None:
-        return (code & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-    text = str(exc)
-    return "locked" in text or "busy" in text
+RETRY_AFTER_S: Final = 1  # what a 503 for a busy database tells the client
+# Connections per worker: the default load profile's 10 virtual users never wait for one.
+CONNECTIONS: Final = 10
 
 
 def prepare_working_copy(source: Path, dest_dir: Path, *, indexes: bool) -> Path:
@@ -97,6 +89,21 @@ def prepare_working_copy(source: Path, dest_dir: Path, *, indexes: bool) -> Path
     return dest
 
 
+def prepare_in_place(path: Path, *, indexes: bool) -> None:
+    """Make a copy the caller already owns ready for the app: WAL mode, indexes if asked.
+
+    Each worker may run this at once on the same file: the busy timeout lets them take turns.
+    """
+    try:
+        with closing(sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)) as conn:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            if indexes:
+                create_indexes(conn)
+    except sqlite3.DatabaseError as exc:
+        raise ServerError(f"cannot prepare the dataset {path}: {exc}") from exc
+
+
 def create_indexes(conn: sqlite3.Connection) -> None:
     for statement in INDEXES.values():
         conn.execute(statement)
@@ -111,105 +118,94 @@ def make_private_dir(owner: object) -> Path:
 
 
 class Database:
-    """Async access to the working copy, with per-request statement counting."""
+    """The working copy through one ``labkit.db.Pool`` per event loop, counted per request.
+
+    ``busy_timeout_ms`` and ``write_attempts`` are read when a loop's pool is made, so a test
+    may shorten them on a fresh app.
+    """
 
     def __init__(
         self,
         path: Path,
         *,
         latency_ms: float = 0.0,
-        connections: int = 4,
+        connections: int = CONNECTIONS,
         counters: AppCounters | None = None,
         busy_timeout_ms: int = BUSY_TIMEOUT_MS,
         write_attempts: int = WRITE_ATTEMPTS,
     ) -> None:
-        if latency_ms < 0:
-            raise ServerError(f"latency_ms must be >= 0, got {latency_ms}")
         self.path = Path(path)
-        self.latency_s = latency_ms / 1000.0
+        self.latency_ms = latency_ms
         self.size = max(1, connections)
         self.busy_timeout_ms = busy_timeout_ms
         self.write_attempts = max(1, write_attempts)
         self.counters = counters if counters is not None else AppCounters()
-        self._by_loop: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, list[aiosqlite.Connection]
-        ] = weakref.WeakKeyDictionary()
-        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+        self._new_pool()  # refuses a bad path or latency now; opens nothing
+        self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Pool] = (
             weakref.WeakKeyDictionary()
         )
-        self._turn = itertools.count()
-        self._write_lock: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+        # One writer at a time per worker: the pool's connections never queue on each other's
+        # write lock, only on another worker's.
+        self._write_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             weakref.WeakKeyDictionary()
         )
 
-    async def _connections(self) -> list[aiosqlite.Connection]:
+    def _new_pool(self) -> Pool:
+        return Pool(
+            self.path,
+            size=self.size,
+            acquire_timeout=None,  # a request waits for a connection as it waits for the database
+            latency_ms=self.latency_ms,
+            timeout=self.busy_timeout_ms / 1000,
+            autocommit=True,  # a SELECT never leaves a transaction (an old snapshot) open
+        )
+
+    def _pool(self) -> Pool:
         loop = asyncio.get_running_loop()
-        conns = self._by_loop.get(loop)
-        if conns is not None:
-            return conns
-        lock = self._locks.setdefault(loop, asyncio.Lock())
-        async with lock:
-            conns = self._by_loop.get(loop)
-            if conns is None:
-                conns = [await self._open() for _ in range(self.size)]
-                self._by_loop[loop] = conns
-        return conns
+        pool = self._pools.get(loop)
+        if pool is None:
+            pool = self._pools[loop] = self._new_pool()
+        return pool
 
-    async def _open(self) -> aiosqlite.Connection:
-        # isolation_level=None: autocommit, so a SELECT never leaves a transaction (and an old
-        # snapshot) open; writes begin their own transaction explicitly.
-        conn = aiosqlite.connect(self.path, check_same_thread=False, isolation_level=None)
-        # aiosqlite's worker thread is not a daemon: a connection nobody closed keeps the
-        # process (a notebook kernel) from exiting (aiosqlite #299).
-        conn._thread.daemon = True
-        await conn
-        conn.row_factory = aiosqlite.Row
-        await conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
-        if await _pragma(conn, "journal_mode") != "wal":  # a copy made elsewhere (copy=False)
-            await self._retry_locked(lambda: _pragma(conn, "journal_mode = WAL"))
-        return conn
-
-    async def _retry_locked(self, attempt: Any) -> Any:
-        """Run ``attempt()`` again while it fails on a lock, a bounded number of times."""
-        for number in range(self.write_attempts):
+    @asynccontextmanager
+    async def _statement(self) -> AsyncIterator[LabConnection]:
+        """A connection for one statement; what it ran is added to the request's counts."""
+        started = time.perf_counter()  # waiting for a free connection is database time too
+        async with self._pool().acquire() as conn:
+            recording = statement_log(conn)
             try:
-                return await attempt()
-            except sqlite3.OperationalError as exc:
-                if not is_lock_error(exc):
-                    raise
-                self.counters.add("db_lock_retries")
-                if number == self.write_attempts - 1:
-                    self.counters.add("db_busy")
-                    raise DatabaseBusy(f"the database stayed locked: {exc}") from exc
-                pause = BACKOFF_S * 2**number
-                await asyncio.sleep(pause * (0.5 + random.random()))  # jitter: workers out of step
-        raise AssertionError("unreachable")  # pragma: no cover
+                async with recording:
+                    yield conn
+            finally:  # failed statements ran (and took their time) as well
+                self._account(recording.log, started)
 
-    async def _pick(self) -> aiosqlite.Connection:
-        conns = await self._connections()
-        return conns[next(self._turn) % len(conns)]
+    def _account(self, log: StatementLog, started: float) -> None:
+        # After ``async with``: the log is complete, so reading it never waits.
+        statements = log.count if log.problem is None else 0
+        metrics = request_metrics()
+        metrics.db_seconds += time.perf_counter() - started
+        metrics.statements += statements
+        self.counters.add("db_statements", statements)
 
-    async def _round_trip(self) -> None:
-        if self.latency_s > 0:
-            await asyncio.sleep(self.latency_s)
+    async def _retrying(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        def count_retry() -> None:
+            self.counters.add("db_lock_retries")
+
+        try:
+            return await retry_locked(attempt, attempts=self.write_attempts, on_retry=count_retry)
+        except DatabaseBusy:
+            self.counters.add("db_busy")
+            raise
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
         """Run one SELECT and return its rows as dicts (one simulated round trip)."""
-        conn = await self._pick()
-        await self._round_trip()
-        started = time.perf_counter()
 
-        async def read() -> list[aiosqlite.Row]:
-            try:
-                async with conn.execute(sql, tuple(params)) as cursor:
-                    return list(await cursor.fetchall())
-            except BaseException:
-                await _rollback(conn)
-                raise
+        async def read() -> list[dict[str, Any]]:
+            async with self._statement() as conn:
+                rows = await conn.execute_fetchall(sql, tuple(params))
+            return [dict(row) for row in rows]
 
-        rows = await self._retry_locked(read)
-        self._account(started)
-        return [dict(row) for row in rows]
+        return await self._retrying(read)
 
     async def fetchone(self, sql: str, params: Params = ()) -> dict[str, Any] | None:
         rows = await self.fetchall(sql, params)
@@ -217,57 +213,17 @@ class Database:
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """Run one write statement in its own transaction; returns the number of rows changed."""
-        conns = await self._connections()
-        loop = asyncio.get_running_loop()
-        lock = self._write_lock.setdefault(loop, asyncio.Lock())
-        await self._round_trip()
-        conn = conns[0]
 
         async def write() -> int:
-            try:
-                # IMMEDIATE takes the write lock up front (waiting up to the busy timeout), so
-                # the transaction never has to upgrade a read snapshot another worker outdated.
-                await conn.execute("BEGIN IMMEDIATE")
-                cursor = await conn.execute(sql, tuple(params))
-                changed = cursor.rowcount
-                await cursor.close()
-                await conn.execute("COMMIT")
-                return int(changed)
-            except BaseException:
-                await _rollback(conn)
-                raise
+            async with self._statement() as conn:
+                return await write_transaction(conn, sql, params)
 
+        lock = self._write_locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
         async with lock:
-            started = time.perf_counter()
-            changed = int(await self._retry_locked(write))
-        self._account(started)
-        return changed
-
-    def _account(self, started: float) -> None:
-        metrics = request_metrics()
-        metrics.db_seconds += time.perf_counter() - started + self.latency_s
-        metrics.statements += 1
-        self.counters.add("db_statements")
+            return await self._retrying(write)
 
     async def aclose(self) -> None:
         """Close this loop's connections (lifespan shutdown, tests)."""
-        loop = asyncio.get_running_loop()
-        conns = self._by_loop.pop(loop, None) or []
-        for conn in conns:
-            await conn.close()
-
-
-async def _pragma(conn: aiosqlite.Connection, pragma: str) -> str:
-    """Run one PRAGMA and return its value; the cursor is closed (an open one keeps a lock)."""
-    async with conn.execute(f"PRAGMA {pragma}") as cursor:
-        row = await cursor.fetchone()
-    return str(row[0]).lower() if row is not None else ""
-
-
-async def _rollback(conn: aiosqlite.Connection) -> None:
-    """Leave no transaction open after a failed statement (its snapshot would go stale)."""
-    if conn.in_transaction:
-        try:
-            await conn.rollback()
-        except sqlite3.Error:
-            log.warning("rollback failed after a database error", exc_info=True)
+        pool = self._pools.pop(asyncio.get_running_loop(), None)
+        if pool is not None:
+            await pool.close()

@@ -12,10 +12,11 @@ from fastapi.responses import JSONResponse
 
 from labkit.app.cache import DiskStore, LayeredCache, counted_flight, shared_store
 from labkit.app.database import (
+    CONNECTIONS,
+    RETRY_AFTER_S,
     Database,
-    DatabaseBusy,
-    create_indexes,
     make_private_dir,
+    prepare_in_place,
     prepare_working_copy,
 )
 from labkit.app.limits import DEFAULT_MAX_BODY_BYTES, BodyLimit
@@ -32,6 +33,7 @@ from labkit.app.ratelimit import RateLimiter
 from labkit.app.routes import export, feed, meta, posts, products, search, users
 from labkit.app.state import LabState
 from labkit.app.toggles import Toggles
+from labkit.db import DatabaseBusy
 from labkit.errors import ServerError
 
 log = logging.getLogger("labkit.app")
@@ -55,7 +57,7 @@ def create_app(
     cache_dir: str | Path | None = None,
     shared_limits: bool = False,
     slow_ms: float = 200.0,
-    db_connections: int = 4,
+    db_connections: int = CONNECTIONS,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> FastAPI:
     """The lab API over a SQLite dataset, with the optimisations in ``optimize`` switched on.
@@ -65,7 +67,8 @@ def create_app(
     on a private copy of ``dataset`` (``copy=False`` only for a copy the caller already owns,
     as ``LabServer`` does). ``cache_dir`` is the shared L2 directory (a private temp dir by
     default); ``shared_limits`` keeps rate-limit counts there too, so several workers agree.
-    Connections open lazily, so it also runs under ``httpx.ASGITransport`` without lifespan.
+    Connections open lazily, up to ``db_connections`` per event loop (a ``labkit.db.Pool``), so
+    it also runs under ``httpx.ASGITransport`` without lifespan.
     A request body over ``max_body_bytes`` is answered 413 before it is read.
     """
     toggles = Toggles.parse(optimize)
@@ -82,12 +85,7 @@ def create_app(
         working = prepare_working_copy(source, make_private_dir(app), indexes="indexes" in toggles)
     else:
         working = source
-        if "indexes" in toggles:
-            import sqlite3
-            from contextlib import closing
-
-            with closing(sqlite3.connect(working)) as conn:
-                create_indexes(conn)
+        prepare_in_place(working, indexes="indexes" in toggles)
 
     store = None
     if "cache" in toggles or shared_limits:
@@ -139,12 +137,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 async def _database_busy(request: Request, exc: Exception) -> JSONResponse:
-    retry_after = getattr(exc, "retry_after", 1)
     log.warning("database busy on %s %s: %s", request.method, request.url.path, exc)
     return JSONResponse(
-        {"detail": f"the database is busy; retry after {retry_after} s"},
+        {"detail": f"the database is busy; retry after {RETRY_AFTER_S} s"},
         status_code=503,
-        headers={"Retry-After": str(retry_after)},
+        headers={"Retry-After": str(RETRY_AFTER_S)},
     )
 
 

@@ -15,7 +15,7 @@ import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import aiosqlite
 
@@ -23,6 +23,7 @@ from labkit.db.recorder import Recorder
 from labkit.errors import DatabaseError
 
 Sleep = Callable[[float], Awaitable[Any]]
+T = TypeVar("T")
 
 # operations that send a statement to the database (one simulated round trip each)
 ROUND_TRIPS = frozenset(
@@ -56,8 +57,25 @@ class LabConnection(aiosqlite.Connection):
         return self._lab_latency_s * 1000.0
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        if self._lab_latency_s > 0 and getattr(fn, "__name__", "") in ROUND_TRIPS:
+        if getattr(fn, "__name__", "") in ROUND_TRIPS:
+            await self._wait_round_trip()
+        return await self._on_thread(fn, *args, **kwargs)
+
+    async def round_trip(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``work(sqlite3_connection)`` on the connection's thread as ONE round trip.
+
+        Several statements sent together (a transaction a client sends in one message) pay
+        ``latency_ms`` once; a statement log records each of them as usual.
+        """
+        await self._wait_round_trip()
+        result: T = await self._on_thread(work, self._conn)
+        return result
+
+    async def _wait_round_trip(self) -> None:
+        if self._lab_latency_s > 0:
             await (self._lab_sleep or asyncio.sleep)(self._lab_latency_s)
+
+    async def _on_thread(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         recorder = self._lab_recorder
         if recorder is None:
             return await super()._execute(fn, *args, **kwargs)
@@ -112,22 +130,31 @@ def connect(
     readonly: bool = False,
     connect_latency_ms: float = 0.0,
     timeout: float = 5.0,
+    autocommit: bool = False,
     sleep: Sleep | None = None,
 ) -> LabConnection:
     """Open ``path`` with aiosqlite: ``async with connect(path, latency_ms=1) as db: ...``.
 
     Rows come back as ``aiosqlite.Row`` (index by name or position). ``connect_latency_ms``
     simulates the cost of opening a connection (TCP and authentication on a real server);
-    ``sleep`` replaces ``asyncio.sleep`` for the simulated waits (tests count them).
+    ``timeout`` is how long a statement waits for another connection's lock (SQLite's busy
+    timeout); ``autocommit=True`` opens no transaction on its own (``isolation_level=None``):
+    each statement commits unless the caller sends ``BEGIN``. ``sleep`` replaces
+    ``asyncio.sleep`` for the simulated waits (tests count them).
     """
     latency_s = _check_ms("latency_ms", latency_ms)
     connect_latency_s = _check_ms("connect_latency_ms", connect_latency_ms)
     location, uri = _location(path, readonly)
 
     def connector() -> sqlite3.Connection:
+        if autocommit:
+            return sqlite3.connect(location, uri=uri, timeout=timeout, isolation_level=None)
         return sqlite3.connect(location, uri=uri, timeout=timeout)
 
     db = LabConnection(connector, iter_chunk_size=64)
+    # aiosqlite's worker thread is not a daemon: a connection nobody closed would keep the
+    # process (a notebook kernel, a server worker) from exiting (aiosqlite #299).
+    db._thread.daemon = True
     db._lab_latency_s = latency_s
     db._lab_connect_latency_s = connect_latency_s
     db._lab_sleep = sleep

@@ -16,7 +16,10 @@ class Pool:
     """Up to ``size`` connections opened on demand and reused; ``acquire()`` waits for a free one.
 
     ``connect_latency_ms`` is paid once per connection opened, ``latency_ms`` per statement,
-    exactly as with ``connect``. ``pool.stats`` counts what happened.
+    ``timeout`` and ``autocommit`` mean what they mean for ``connect``; ``acquire_timeout=None``
+    waits as long as it takes. A connection comes back with no transaction open: one left open
+    is rolled back, and one that cannot be rolled back is closed. ``pool.stats`` counts what
+    happened.
     """
 
     def __init__(
@@ -28,6 +31,8 @@ class Pool:
         connect_latency_ms: float = 0.0,
         *,
         readonly: bool = False,
+        timeout: float = 5.0,
+        autocommit: bool = False,
         sleep: Sleep | None = None,
     ) -> None:
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
@@ -48,6 +53,8 @@ class Pool:
             "latency_ms": latency_ms,
             "connect_latency_ms": connect_latency_ms,
             "readonly": readonly,
+            "timeout": timeout,
+            "autocommit": autocommit,
             "sleep": sleep,
         }
         connect(path, **self._options)  # check the arguments now (opens nothing)
@@ -112,8 +119,10 @@ class Pool:
             yield db
         finally:
             self._in_use -= 1
-            await self._give_back(db)
-            slots.release()
+            try:
+                await self._give_back(db)
+            finally:
+                slots.release()  # even when giving back failed: the slot is free again
 
     async def _new_connection(self) -> LabConnection:
         db = connect(self.path, **self._options)
@@ -130,7 +139,11 @@ class Pool:
             await self._discard(db)
             return
         if db.in_transaction:  # never hand the next borrower someone else's transaction
-            await db.rollback()
+            try:
+                await db.rollback()
+            except BaseException:
+                await self._discard(db)
+                raise
         self._idle.append(db)
 
     async def _discard(self, db: LabConnection) -> None:

@@ -23,14 +23,12 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import aiosqlite
 
-from labkit.errors import DatabaseError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from labkit.db.statements import Statement, StatementLog
+from labkit.display import TextView
 
 # sqlite3 methods that start statements, and the parameters they were given
 _SINGLE = frozenset({"execute", "_execute_fetchall", "_execute_insert"})
@@ -44,6 +42,40 @@ PROBE_PREFIX = "SELECT 'labkit statement-log probe"
 _probe_numbers = itertools.count(1)
 PROBE_WAIT_S = 10.0
 """How long reading a log waits for its probe to run on a busy connection's thread."""
+
+
+@dataclass(slots=True, repr=False)
+class Statement(TextView):
+    """One statement as SQLite ran it.
+
+    ``changes``: rows it inserted, updated or deleted (SQLite's own count); ``in_transaction``:
+    whether a transaction was already open when it started (a write that starts outside one is
+    a transaction of its own). Both are ``None`` when the log could not observe them.
+    """
+
+    sql: str
+    params: Any = ()
+    duration_s: float = math.nan  # NaN when the connection does not time its operations
+    changes: int | None = None
+    in_transaction: bool | None = None
+
+    @property
+    def duration_ms(self) -> float:
+        return self.duration_s * 1000.0
+
+    def __str__(self) -> str:
+        return self.sql
+
+
+class Log(Protocol):
+    """What the recorder writes into while a log records (``StatementLog`` is one)."""
+
+    _calls: int
+    _rows_fetched: int
+    _changes_at_start: int | None
+    _changes_at_end: int | None
+
+    def _append(self, statement: Statement) -> None: ...
 
 
 def _rows_in(result: Any) -> int:
@@ -61,7 +93,7 @@ class Recorder:
         self.timed = timed
         self.conn: sqlite3.Connection | None = None  # set on the connection's own thread
         self._lock = threading.Lock()
-        self._logs: list[StatementLog] = []
+        self._logs: list[Log] = []
         self._current: Statement | None = None
         self._mark = 0.0
         self._last: Statement | None = None
@@ -75,9 +107,6 @@ class Recorder:
         self._changes_mark = 0
         self._probe_sql: str | None = None
         self._probe_seen = False
-        from labkit.db.statements import Statement  # the log types import this module
-
-        self._statement_type = Statement
 
     # ---- switching logs on and off (on the connection's thread) --------------------------------
     def install(self, conn: sqlite3.Connection) -> None:
@@ -85,14 +114,14 @@ class Recorder:
         self.conn = conn
         conn.set_trace_callback(self.on_statement)
 
-    def start(self, log: StatementLog) -> None:
+    def start(self, log: Log) -> None:
         log._changes_at_start = self._total_changes()
         with self._lock:
             if not self._logs:
                 self._changing, self._changes_mark = None, log._changes_at_start or 0
             self._logs.append(log)
 
-    def stop(self, log: StatementLog) -> None:
+    def stop(self, log: Log) -> None:
         self._charge_changes()
         log._changes_at_end = self._total_changes()
         with self._lock:
@@ -154,7 +183,7 @@ class Recorder:
         self._close_segment(now)
         self._charge_changes()
         conn = self.conn
-        statement = self._statement_type(
+        statement = Statement(
             sql,
             self._next_params(sql),
             0.0 if self.timed else math.nan,
@@ -227,31 +256,6 @@ def is_closed(db: object) -> bool:
     return False
 
 
-def recorder_for(db: object, where: str) -> Recorder:
-    """The connection's recorder (created on first use; the callback is installed by ``attach``)."""
-    if not isinstance(db, aiosqlite.Connection | sqlite3.Connection):
-        raise DatabaseError(
-            f"{where} needs a database connection (from labkit.db.connect), got {type(db).__name__}"
-        )
-    if is_closed(db):
-        raise DatabaseError(
-            f"{where}: the connection is closed; use it inside `async with connect(path) as db:`"
-        )
-    existing: Recorder | None = getattr(db, "_lab_recorder", None)
-    if existing is not None:
-        return existing
-    if isinstance(db, aiosqlite.Connection):
-        from labkit.db.connection import adopt
-
-        recorder = Recorder(timed=True)
-        adopt(db, recorder)
-        return recorder
-    recorder = Recorder(timed=bool(getattr(db, "_lab_timed", False)))
-    if hasattr(db, "__dict__"):  # SyncLabConnection keeps it; a plain sqlite3 one cannot
-        db._lab_recorder = recorder  # type: ignore[attr-defined]
-    return recorder
-
-
 def on_connection_thread(
     db: object,
     action: Callable[[sqlite3.Connection], None],
@@ -293,3 +297,19 @@ def wait_for(event: threading.Event, db: object) -> bool:
     if thread is not None and thread is threading.current_thread():
         return False
     return event.wait(PROBE_WAIT_S)
+
+
+def _nothing() -> None:
+    return None
+
+
+async def settled(db: object) -> None:
+    """Wait until every action queued on an aiosqlite connection so far has run (others: now).
+
+    A no-op sent through aiosqlite's own queue, behind them: no simulated latency, no log entry.
+    """
+    if isinstance(db, aiosqlite.Connection) and not is_closed(db):
+        try:
+            await aiosqlite.Connection._execute(db, _nothing)
+        except ValueError:  # closed meanwhile: the queued actions ran their `closed` branch
+            return

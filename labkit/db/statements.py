@@ -16,41 +16,24 @@ import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import aiosqlite
 
-from labkit.db.recorder import Recorder, on_connection_thread, recorder_for, wait_for
+from labkit.db.connection import adopt
+from labkit.db.recorder import (
+    Recorder,
+    Statement,
+    is_closed,
+    on_connection_thread,
+    settled,
+    wait_for,
+)
 from labkit.display import TextView
 from labkit.errors import DatabaseError, InstrumentBlinded
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
-
-
-@dataclass(slots=True, repr=False)
-class Statement(TextView):
-    """One statement as SQLite ran it.
-
-    ``changes``: rows it inserted, updated or deleted (SQLite's own count); ``in_transaction``:
-    whether a transaction was already open when it started (a write that starts outside one is
-    a transaction of its own). Both are ``None`` when the log could not observe them.
-    """
-
-    sql: str
-    params: Any = ()
-    duration_s: float = math.nan  # NaN when the connection does not time its operations
-    changes: int | None = None
-    in_transaction: bool | None = None
-
-    @property
-    def duration_ms(self) -> float:
-        return self.duration_s * 1000.0
-
-    def __str__(self) -> str:
-        return self.sql
 
 
 class StatementLog(TextView):
@@ -256,44 +239,92 @@ def _probe_and_wait(db: object, recorder: Recorder, log: StatementLog) -> None:
         log._report(BUSY)
 
 
-@contextmanager
-def _logging(db: object, log: StatementLog, where: str) -> Iterator[StatementLog]:
-    recorder = recorder_for(db, where)
-    log._counts_calls = isinstance(db, aiosqlite.Connection) or hasattr(db, "_lab_recorder")
-    log._counts_fetches = isinstance(db, aiosqlite.Connection)
-
-    def begin(conn: sqlite3.Connection) -> None:
-        recorder.install(conn)  # again: an earlier caller may have switched the callback off
-        recorder.start(log)
-
-    def end(conn: sqlite3.Connection) -> None:
-        log._report(recorder.probe())
-        recorder.stop(log)
-        log._stopped.set()
-
-    def closed() -> None:
-        log._report(CLOSED)
-        log._stopped.set()
-
-    try:
-        on_connection_thread(db, begin, closed)
-    except sqlite3.ProgrammingError as exc:
-        raise DatabaseError(f"{where}: cannot trace this connection ({exc})") from None
-    log._probe_now = lambda: _probe_and_wait(db, recorder, log)
-    try:
-        yield log
-    finally:
-        log._probe_now, log._stopping = None, db
-        on_connection_thread(db, end, closed)
+def recorder_for(db: object, where: str) -> Recorder:
+    """The connection's recorder (created on first use; the callback is installed by the log)."""
+    if not isinstance(db, aiosqlite.Connection | sqlite3.Connection):
+        raise DatabaseError(
+            f"{where} needs a database connection (from labkit.db.connect), got {type(db).__name__}"
+        )
+    if is_closed(db):
+        raise DatabaseError(
+            f"{where}: the connection is closed; use it inside `async with connect(path) as db:`"
+        )
+    existing: Recorder | None = getattr(db, "_lab_recorder", None)
+    if existing is not None:
+        return existing
+    if isinstance(db, aiosqlite.Connection):
+        recorder = Recorder(timed=True)
+        adopt(db, recorder)
+        return recorder
+    recorder = Recorder(timed=bool(getattr(db, "_lab_timed", False)))
+    if hasattr(db, "__dict__"):  # SyncLabConnection keeps it; a plain sqlite3 one cannot
+        db._lab_recorder = recorder  # type: ignore[attr-defined]
+    return recorder
 
 
-def statement_log(db: object) -> Any:
+LogT = TypeVar("LogT", bound="StatementLog")
+
+
+class Recording(Generic[LogT]):
+    """The block a log records: ``with statement_log(db) as log:`` or ``async with ...``.
+
+    Both record the same statements. ``async with`` also waits, without blocking the event
+    loop, for the closing probe on the connection's thread, so reading the log afterwards
+    never has to wait for it (code that counts statements per request uses this form).
+    """
+
+    def __init__(self, db: object, log: LogT, where: str) -> None:
+        self.db = db
+        self.log = log
+        self.recorder = recorder_for(db, where)
+        self.where = where
+
+    def __enter__(self) -> LogT:
+        db, log, recorder = self.db, self.log, self.recorder
+        log._counts_calls = isinstance(db, aiosqlite.Connection) or hasattr(db, "_lab_recorder")
+        log._counts_fetches = isinstance(db, aiosqlite.Connection)
+
+        def begin(conn: sqlite3.Connection) -> None:
+            recorder.install(conn)  # again: an earlier caller may have switched the callback off
+            recorder.start(log)
+
+        try:
+            on_connection_thread(db, begin, self._closed)
+        except sqlite3.ProgrammingError as exc:
+            raise DatabaseError(f"{self.where}: cannot trace this connection ({exc})") from None
+        log._probe_now = lambda: _probe_and_wait(db, recorder, log)
+        return log
+
+    def __exit__(self, *exc: object) -> None:
+        log, recorder = self.log, self.recorder
+
+        def end(conn: sqlite3.Connection) -> None:
+            log._report(recorder.probe())
+            recorder.stop(log)
+            log._stopped.set()
+
+        log._probe_now, log._stopping = None, self.db
+        on_connection_thread(self.db, end, self._closed)
+
+    async def __aenter__(self) -> LogT:
+        return self.__enter__()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.__exit__(*exc)
+        await settled(self.db)
+
+    def _closed(self) -> None:
+        self.log._report(CLOSED)
+        self.log._stopped.set()
+
+
+def statement_log(db: object) -> Recording[StatementLog]:
     """``with statement_log(db) as log:`` records every statement run inside the block."""
-    return _logging(db, StatementLog(), "statement_log")
+    return Recording(db, StatementLog(), "statement_log")
 
 
-def slow_statement_log(db: object, threshold_ms: float = 200.0) -> Any:
+def slow_statement_log(db: object, threshold_ms: float = 200.0) -> Recording[SlowStatementLog]:
     """Like ``statement_log`` but keeps only statements taking ≥ ``threshold_ms`` (SQLite time)."""
     if not isinstance(threshold_ms, int | float) or threshold_ms < 0:
         raise DatabaseError(f"threshold_ms must be a number ≥ 0, got {threshold_ms!r}")
-    return _logging(db, SlowStatementLog(float(threshold_ms)), "slow_statement_log")
+    return Recording(db, SlowStatementLog(float(threshold_ms)), "slow_statement_log")

@@ -1495,8 +1495,8 @@ async def run_with_budget_guesses_from_text(db: Any, sql: str, params: Any, max_
 
 async def run_with_budget_clock(db: Any, sql: str, params: Any, max_steps: int) -> list:
     """labkit's clock-based query_timeout with a generous 10 s: never stops the runaway."""
+    from labkit.db import query_timeout
     from labkit.errors import DatabaseError
-    from labkit.query_cost import query_timeout
 
     try:
         async with query_timeout(db, 10):

@@ -2,16 +2,16 @@
 
 SQLite does not promise a stable plan text between releases, so the checks read it loosely:
 which table is scanned or searched, which index is named, and whether a temporary B-tree
-is built to sort. The rows a query visits are counted as VM steps (``labkit.query_cost``).
+is built to sort. The rows a query visits are counted as VM steps (``labkit.db.query_cost``).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from labkit.db.query_cost import vm_steps
 from labkit.grading import exercise, reference_answer
 from labkit.lessons.n02_queries.fixtures import fetch_all, trusted_instruments
-from labkit.query_cost import vm_steps
 
 if TYPE_CHECKING:
     from labkit.grading import Grader

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from labkit.db.query_cost import vm_steps
 from labkit.db.sql_text import limit_clauses, statement_kind
 from labkit.grading import exercise, reference_answer
 from labkit.lessons.n02_queries.fixtures import fetch_all, rng_for, trusted_instruments
-from labkit.query_cost import vm_steps
 
 if TYPE_CHECKING:
     from labkit.grading import Grader

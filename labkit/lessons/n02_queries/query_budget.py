@@ -1,6 +1,6 @@
 """A query timeout counted in VM steps: stop one statement that runs past its budget.
 
-A clock-based timeout (``labkit.query_cost.query_timeout``) is what production uses, but a
+A clock-based timeout (``labkit.db.query_timeout``) is what production uses, but a
 check cannot grade it by the clock. SQLite's progress handler gives the same mechanism with
 a deterministic measure: called every ``n`` virtual-machine instructions, it stops the
 statement by returning non-zero. The learner's ``run_with_budget(db, sql, params, max_steps)``

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from labkit.db.query_cost import TransactionCount, count_transactions
 from labkit.grading import exercise, reference_answer
 from labkit.lessons.n02_queries.fixtures import fetch_all, read_rows, rng_for, trusted_instruments
-from labkit.query_cost import TransactionCount, count_transactions
 
 if TYPE_CHECKING:
     from labkit.db import Statement

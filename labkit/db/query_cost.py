@@ -21,6 +21,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import aiosqlite
+
+from labkit.db.recorder import PROBE_PREFIX
+from labkit.db.sql_text import is_write
 from labkit.display import TextView
 from labkit.errors import DatabaseError, InstrumentBlinded
 
@@ -62,8 +66,6 @@ async def _set_handler(db: Any, handler: Callable[[], int] | None, every: int) -
 
 def _probe_sql(every: int) -> str:
     """A statement that runs well over ``every`` VM steps (and that statement logs ignore)."""
-    from labkit.db.recorder import PROBE_PREFIX
-
     rows = max(10, every)
     return (
         f"{PROBE_PREFIX} (vm steps)', (WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL "
@@ -72,8 +74,6 @@ def _probe_sql(every: int) -> str:
 
 
 async def _run_probe(db: Any, sql: str) -> None:
-    import aiosqlite
-
     if isinstance(db, aiosqlite.Connection):
         conn = db
 
@@ -181,8 +181,6 @@ def count_transactions(statements: Iterable[Any]) -> TransactionCount:
     ``statement_log``, by the rows SQLite says it changed; whether a transaction was open is
     then taken from SQLite itself (``Statement.in_transaction``), not guessed from the text.
     """
-    from labkit.db.sql_text import is_write
-
     transactions = commits = rollbacks = autocommit = writes = 0
     inside = False
     for item in statements:
