@@ -297,3 +297,20 @@ def test_a_load_test_whose_requests_fail_is_not_a_measurement(tmp_path: Path) ->
     )  # fmt: skip
     assert report.returncode != 0 and "cannot be compared" in report.stderr
     assert not (tmp_path / "r.md").exists()
+
+
+@pytest.mark.server
+def test_optimize_claims_no_speed_up_from_failed_requests(tmp_path: Path) -> None:
+    report = tmp_path / "report.md"
+    done = subprocess.run(
+        [sys.executable, "-m", "labkit", "optimize", "--target", "caching", "--endpoints",
+         "/api/nope", "--vus", "2", "--duration", "0.3", "--repeats", "2", "--no-progress",
+         "-o", str(report)],
+        capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr + done.stdout
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "404" in lines[0] and "no report" in lines[0], done.stderr
+    assert "×" not in done.stdout  # no ratio printed from runs that measured only errors
+    assert list(tmp_path.iterdir()) == []  # no report, no result files

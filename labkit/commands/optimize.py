@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
         )
     )
-    print(comparison.summary())
+    # Failed requests are not a measurement of speed: no ratio is shown or reported from them.
     failed = [
         (name, problem)
         for name, run in [("baseline", comparison.baseline), *comparison.steps]
@@ -77,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
     if failed:
         name, problem = failed[0]
         raise LoadError(f"no report: in the {name} run {problem}; check --endpoints")
+    print(comparison.summary())
     report = build_report(
         comparison.baseline,
         comparison.after,
