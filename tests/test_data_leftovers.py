@@ -68,3 +68,31 @@ def test_a_forgotten_copy_goes_once_its_process_has_ended() -> None:
         assert not forgotten.exists() and not (root / (forgotten.name + "-wal")).exists()
     finally:
         remove_database(copy)
+
+
+def test_what_older_versions_left_in_the_temp_dir_goes_once_a_day_old(tmp_path: Path) -> None:
+    from labkit.data.scratch import remove_legacy
+
+    day_old = time.time() - 25 * 3600
+    old = [
+        tmp_path / "labkit-server-ab12cd34",
+        tmp_path / "l2-x_9y8z7w",
+        tmp_path / "labkit-05-q1w2e3r4",
+    ]
+    old_file = tmp_path / "labkit-small-42-zz11yy22.sqlite"
+    recent = tmp_path / "labkit-limits-mn34op56"  # perhaps still in use
+    unrelated = [
+        tmp_path / "l2-cache-of-another-tool",
+        tmp_path / "labkit-notes",
+        tmp_path / "l2-abc",
+    ]
+    for folder in [*old, recent, *unrelated]:
+        folder.mkdir()
+        (folder / "data.sqlite").write_bytes(b"x")
+    old_file.write_bytes(b"x")
+    for path in [*old, old_file, *unrelated]:
+        os.utime(path, (day_old, day_old))
+    removed = remove_legacy(tmp_path)
+    assert sorted(removed) == sorted([*old, old_file])
+    assert not any(p.exists() for p in [*old, old_file])
+    assert recent.exists() and all(p.exists() for p in unrelated)

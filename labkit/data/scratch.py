@@ -12,10 +12,20 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Final
 
 OWNED: Final = re.compile(r"^(?P<kind>server|app|copy|lesson|check)-(?P<pid>\d+)-")
+
+# What versions before the owned folder made straight in the temp dir, with no owner pid in the
+# name: tempfile's prefixes with its 8-character random part, exactly. Nothing says whether their
+# process lives, so only ones untouched for a day are removed.
+LEGACY: Final = re.compile(
+    r"^(?:labkit-(?:app|server|check|limits|05)-|l2-|labkit-(?:tiny|small|large)-\d+-)"
+    r"[a-z0-9_]{8}(?:\.sqlite)?$"
+)
+LEGACY_AGE_S: Final = 24 * 3600
 
 
 def labkit_temp_root() -> Path:
@@ -36,6 +46,7 @@ def owned_temp_dir(kind: str) -> Path:
     """A new folder for this process, after removing the ones whose owner is gone."""
     root = labkit_temp_root()
     remove_abandoned(root)
+    remove_legacy()
     return Path(tempfile.mkdtemp(prefix=f"{kind}-{os.getpid()}-", dir=root))
 
 
@@ -71,6 +82,31 @@ def remove_abandoned(root: Path | None = None) -> list[Path]:
         if match is None or int(match["pid"]) == os.getpid() or _alive(int(match["pid"])):
             continue
         if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                entry.unlink()
+        removed.append(entry)
+    return removed
+
+
+def remove_legacy(base: Path | None = None, *, now: float | None = None) -> list[Path]:
+    """Remove what older versions left in the temp dir (``LEGACY`` names), once a day old."""
+    base = base if base is not None else Path(tempfile.gettempdir())
+    cutoff = (time.time() if now is None else now) - LEGACY_AGE_S
+    removed: list[Path] = []
+    try:
+        entries = [e for e in base.iterdir() if LEGACY.match(e.name)]
+    except OSError:
+        return removed
+    for entry in entries:
+        try:
+            info = entry.lstat()
+        except OSError:
+            continue
+        if info.st_mtime > cutoff or info.st_uid != os.getuid() or entry.is_symlink():
+            continue
+        if entry.is_dir():
             shutil.rmtree(entry, ignore_errors=True)
         else:
             with contextlib.suppress(OSError):
