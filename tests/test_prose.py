@@ -187,6 +187,24 @@ def test_load_effect_words_follow_the_noise_floor_printed_before_them() -> None:
     assert _printed(floor, row + "66.6 ms | ×0.32 [0.19–0.51] worse |") == ["load effect word"]
 
 
+def test_a_floor_judges_only_the_effects_of_its_own_cell() -> None:
+    # Notebook 06 runs two comparisons: the floor of the first must not judge the second's words.
+    wide = "noise floor throughput ×0.31–3.27, p95 ×0.52–1.92"
+    narrow = "noise floor throughput ×0.95–1.05, p95 ×0.95–1.05"
+    effect = "+cache rps: ×1.63 [1.08–2.02] — better (3+3 runs)"
+
+    def cell(*lines: str) -> object:
+        return new_code_cell(
+            "...", outputs=[new_output("stream", name="stdout", text="\n".join(lines) + "\n")]
+        )
+
+    two = new_notebook(cells=[cell(wide), cell(narrow, effect)])
+    assert check_outputs(two, "t") == []
+    assert [f.rule for f in check_outputs(new_notebook(cells=[cell(wide, effect)]), "t")] == [
+        "load effect word"
+    ]
+
+
 def test_html_views_are_read_cell_by_cell() -> None:
     card = (
         "<div>Not yet — <code>00.x</code></div><table><tr><td>✗</td><td>statements</td>"

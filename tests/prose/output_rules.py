@@ -47,7 +47,7 @@ SPEED_WORD = re.compile(r"\b(faster|slower|quicker|speed-?ups?|better|worse)\b",
 
 @dataclass
 class State:
-    """What earlier lines of the notebook said that later ones rely on: the noise floor."""
+    """What earlier lines of the cell said that later ones rely on: the noise floor."""
 
     noise: dict[str, tuple[Shown, Shown]] = field(default_factory=dict)
 
