@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+from pathlib import Path
 from typing import Any
 
 from labkit.load.endpoints import DEEP_PAGE
@@ -49,12 +51,24 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from labkit.output_files import output_path
+
+    made = [p for p in Path(args.output or ".").absolute().parents if not p.exists()]
+    output = output_path(args.output, what="-o", create_folder=True)  # before minutes of runs
+    try:
+        return _measure_and_report(args, output)
+    except BaseException:
+        for folder in made:  # innermost first: folders made for the report, left empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+
+
+def _measure_and_report(args: argparse.Namespace, output: Path) -> int:
     from labkit.errors import LoadError
     from labkit.load.optimization import optimize, save_results
-    from labkit.output_files import output_path
     from labkit.report import build_report
 
-    output = output_path(args.output, what="-o", create_folder=True)  # before minutes of runs
     comparison = asyncio.run(
         optimize(
             args.target,
