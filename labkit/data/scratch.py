@@ -8,6 +8,7 @@ creates once the owner process is gone (killed, or stopped by a signal that ran 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import shutil
@@ -46,7 +47,7 @@ def owned_temp_dir(kind: str) -> Path:
     """A new folder for this process, after removing the ones whose owner is gone."""
     root = labkit_temp_root()
     remove_abandoned(root)
-    remove_legacy()
+    _remove_legacy_once()
     return Path(tempfile.mkdtemp(prefix=f"{kind}-{os.getpid()}-", dir=root))
 
 
@@ -69,6 +70,15 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _remove(entry: Path) -> None:
+    """A folder with all it holds, or a file or link (a link's target is left alone)."""
+    if entry.is_dir() and not entry.is_symlink():
+        shutil.rmtree(entry, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            entry.unlink()
+
+
 def remove_abandoned(root: Path | None = None) -> list[Path]:
     """Remove the files and folders in ``root`` whose owner process no longer exists."""
     root = root if root is not None else labkit_temp_root()
@@ -81,11 +91,7 @@ def remove_abandoned(root: Path | None = None) -> list[Path]:
         match = OWNED.match(entry.name)
         if match is None or int(match["pid"]) == os.getpid() or _alive(int(match["pid"])):
             continue
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry, ignore_errors=True)
-        else:
-            with contextlib.suppress(OSError):
-                entry.unlink()
+        _remove(entry)
         removed.append(entry)
     return removed
 
@@ -106,10 +112,13 @@ def remove_legacy(base: Path | None = None, *, now: float | None = None) -> list
             continue
         if info.st_mtime > cutoff or info.st_uid != os.getuid() or entry.is_symlink():
             continue
-        if entry.is_dir():
-            shutil.rmtree(entry, ignore_errors=True)
-        else:
-            with contextlib.suppress(OSError):
-                entry.unlink()
+        _remove(entry)
         removed.append(entry)
     return removed
+
+
+@functools.cache
+def _remove_legacy_once() -> None:
+    # Older versions stopped making these: one sweep per process is enough, and it spares every
+    # later owned folder a scan of the whole temp dir.
+    remove_legacy()
